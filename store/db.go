@@ -1,0 +1,332 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Engine is the database engine behind a DB.
+type Engine int
+
+const (
+	SQLite Engine = iota + 1
+	Postgres
+)
+
+func (e Engine) String() string {
+	if e == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// DB is an open Ashlar database.
+type DB struct {
+	engine Engine
+	// w is the write pool. On SQLite it has exactly one connection, so that
+	// writers queue in Go instead of failing with SQLITE_BUSY, and commit
+	// order equals the order in which change positions are assigned.
+	w *sql.DB
+	// r serves reads; on PostgreSQL it is the same pool as w.
+	r *sql.DB
+
+	secret    []byte // signs cursors and sync tokens
+	emitHooks []func()
+	dsn       string
+
+	// Now is the clock; tests replace it to age tokens.
+	Now func() time.Time
+	// SyncTokenTTL and CursorTTL bound how long tokens stay usable.
+	SyncTokenTTL time.Duration
+	CursorTTL    time.Duration
+}
+
+// Default token lifetimes; see docs/sync.md.
+const (
+	DefaultSyncTokenTTL = 30 * 24 * time.Hour
+	DefaultCursorTTL    = 24 * time.Hour
+)
+
+// ParseDSN tells which engine a DSN selects and returns the driver DSN.
+// "postgres://…" and "postgresql://…" select PostgreSQL; "sqlite:PATH" or a
+// bare path selects SQLite.
+func ParseDSN(dsn string) (Engine, string, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return Postgres, dsn, nil
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dsn = strings.TrimPrefix(dsn, "sqlite:")
+		dsn = strings.TrimPrefix(dsn, "//")
+	}
+	if dsn == "" {
+		return 0, "", errors.New("empty database path")
+	}
+	return SQLite, dsn, nil
+}
+
+// Open opens the database the DSN names. It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	engine, target, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{engine: engine, dsn: dsn, Now: time.Now, SyncTokenTTL: DefaultSyncTokenTTL, CursorTTL: DefaultCursorTTL}
+	switch engine {
+	case Postgres:
+		p, err := sql.Open("pgx", target)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		p.SetMaxOpenConns(max(16, 4*runtime.NumCPU()))
+		p.SetMaxIdleConns(max(16, 4*runtime.NumCPU()))
+		p.SetConnMaxIdleTime(5 * time.Minute)
+		db.w, db.r = p, p
+	case SQLite:
+		path := target
+		if strings.HasPrefix(path, "file:") {
+			path = strings.TrimPrefix(path, "file:")
+		}
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+			q.Add("_pragma", p)
+		}
+		// _txlock=immediate takes the write lock at BEGIN, so a transaction
+		// never fails half-way because another process started writing.
+		w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		q.Add("_pragma", "query_only(1)")
+		r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		n := max(4, 2*runtime.NumCPU())
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		r.SetConnMaxLifetime(0)
+		db.w, db.r = w, r
+	}
+	if err := db.w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", engine, err)
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// Engine reports which engine this DB runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
+
+// Secret is the server secret used to sign tokens, created by the first
+// migration and shared by every process on this database.
+func (db *DB) Secret() []byte { return db.secret }
+
+func (db *DB) loadSecret(ctx context.Context) error {
+	var s string
+	err := db.w.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'server_secret'`).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		b := make([]byte, 32)
+		rand.Read(b)
+		s = hex.EncodeToString(b)
+		if _, err := db.w.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ('server_secret', $1) ON CONFLICT (name) DO NOTHING`, s); err != nil {
+			return fmt.Errorf("store server secret: %w", err)
+		}
+		return db.loadSecret(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("load server secret: %w", err)
+	}
+	db.secret, err = hex.DecodeString(s)
+	return err
+}
+
+// Q runs queries: the read pool (*DB) or a write transaction (*Tx).
+type Q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	lockSuffix() string
+	store() *DB
+}
+
+func (db *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.r.QueryContext(ctx, q, args...)
+}
+func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.r.QueryRowContext(ctx, q, args...)
+}
+
+// ExecContext on a DB runs on the write pool, outside any transaction.
+func (db *DB) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return db.w.ExecContext(ctx, q, args...)
+}
+func (db *DB) lockSuffix() string { return "" }
+func (db *DB) store() *DB         { return db }
+
+// Tx is a write transaction.
+type Tx struct {
+	*sql.Tx
+	db       *DB
+	chg      int64
+	afterFns []func()
+	emitted  bool
+}
+
+func (tx *Tx) lockSuffix() string {
+	if tx.db.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return "" // SQLite has one writer; the transaction already excludes others
+}
+func (tx *Tx) store() *DB { return tx.db }
+
+// DB returns the database the transaction runs on.
+func (tx *Tx) DB() *DB { return tx.db }
+
+// AfterCommit registers fn to run once the transaction has committed.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterFns = append(tx.afterFns, fn) }
+
+// ChangeTx returns this transaction's change position, assigning it on
+// first use. Every row the transaction writes is stamped with it.
+//
+// SQLite: a counter bumped inside the write transaction. There is one
+// writer, so counter order is commit order.
+// PostgreSQL: the transaction id (xid8). Ids are assigned in start order,
+// not commit order; readers compensate by reading only below the snapshot
+// horizon (see Horizon).
+func (tx *Tx) ChangeTx(ctx context.Context) (int64, error) {
+	if tx.chg != 0 {
+		return tx.chg, nil
+	}
+	var q string
+	if tx.db.engine == Postgres {
+		q = `SELECT pg_current_xact_id()::text::bigint`
+	} else {
+		q = `UPDATE counters SET value = value + 1 WHERE name = 'chg' RETURNING value`
+	}
+	if err := tx.QueryRowContext(ctx, q).Scan(&tx.chg); err != nil {
+		return 0, fmt.Errorf("assign change position: %w", err)
+	}
+	return tx.chg, nil
+}
+
+// Horizon returns the change position below which every transaction has
+// finished: rows stamped below it are all visible now and no transaction
+// can still stamp a row below it.
+func (db *DB) Horizon(ctx context.Context) (int64, error) {
+	var q string
+	if db.engine == Postgres {
+		q = `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`
+	} else {
+		q = `SELECT value + 1 FROM counters WHERE name = 'chg'`
+	}
+	var h int64
+	if err := db.r.QueryRowContext(ctx, q).Scan(&h); err != nil {
+		return 0, fmt.Errorf("read change horizon: %w", err)
+	}
+	return h, nil
+}
+
+// Write runs fn in a write transaction and commits it. It retries the whole
+// transaction on serialization failures and deadlocks (PostgreSQL) and on
+// a busy database (SQLite shared with another process).
+func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.writeOnce(ctx, fn)
+		if err == nil || attempt >= 8 || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(1<<attempt) * 5 * time.Millisecond)
+	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	stx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{Tx: stx, db: db}
+	defer func() {
+		if p := recover(); p != nil {
+			stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.afterFns {
+		f()
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// ErrNotFound is returned when a record does not exist in the organization.
+var ErrNotFound = errors.New("not found")
+
+// Millis converts t to epoch milliseconds, the unit of every time column.
+func Millis(t time.Time) int64 { return t.UnixMilli() }

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/ashlarhq/ashlar/ashby"
+)
+
+// Every .list endpoint pages through this one engine.
+//
+// Full sync (no syncToken) walks the records in creation order, keyset
+// paged on (created_at, id): a record appears once however long the walk
+// takes. The first page notes the change horizon H0; the last page returns
+// a sync token "from H0".
+//
+// Incremental sync (syncToken "from F") walks the changes with positions
+// in [F, H), ordered by (chg_tx, id), where H is the horizon at its first
+// page; its last page returns "from H".
+//
+// Why nothing is missed:
+//   - A change position is assigned inside the writing transaction
+//     (Tx.ChangeTx). On SQLite it is a counter under the single writer's
+//     lock, so positions are in commit order. On PostgreSQL it is the
+//     transaction id, and transactions commit out of id order; the
+//     horizon is the snapshot xmin, below which every transaction has
+//     finished. Reading only below the horizon means a transaction that
+//     is still running can never commit a change behind the reader.
+//   - A record changed again moves to a higher position, never a lower one.
+//   - So every change committed after a token was issued has position
+//     >= the token's F and is read by the next pass, or the one after
+//     if it is above that pass's H.
+// A long-running transaction holds the horizon back: readers see its
+// changes late but never lose them.
+
+// ListSpec describes one list request.
+type ListSpec struct {
+	Kind     string
+	Endpoint string
+	Org      string
+	// Filter selects records. In an incremental sync, its State and
+	// IncludeArchived are ignored: records that left the filtered state
+	// (archived ones included) are reported with their new state.
+	Filter Filter
+	// CreatedAfter (epoch ms, 0 = none) restricts both kinds of sync.
+	CreatedAfter int64
+	// Conds are extra conditions ("t1 >= ?", args) on both kinds of sync;
+	// FullConds apply to full syncs only.
+	Conds, FullConds []Cond
+	Limit            int
+	Cursor           string
+	SyncToken        string
+	// NoSync marks lists that page but offer no incremental sync.
+	NoSync bool
+}
+
+// Cond is a raw SQL condition on the docs table; "?" binds Args in order.
+type Cond struct {
+	SQL  string
+	Args []any
+}
+
+// Page is one page of a list.
+type Page struct {
+	Docs              [][]byte
+	MoreDataAvailable bool
+	NextCursor        string
+	SyncToken         string
+}
+
+// MaxLimit is the largest (and default) page size, as in Ashby.
+const MaxLimit = 100
+
+// List returns one page.
+func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
+	limit := s.Limit
+	if limit <= 0 || limit > MaxLimit {
+		limit = MaxLimit
+	}
+	scope := s.scope()
+	var cur token
+	mode := typeFullCursor
+	switch {
+	case s.Cursor != "":
+		t, err := db.decodeToken(s.Cursor)
+		if err != nil || (t.typ != typeFullCursor && t.typ != typeIncrCursor) || t.scope != scope.cursor {
+			return nil, ashby.Errorf(ashby.CodeInvalidNextCursor, "The cursor is not valid for this request; restart pagination from the first page without a cursor.")
+		}
+		if db.expired(t, db.CursorTTL) {
+			return nil, ashby.Errorf(ashby.CodeNextCursorExpired, "The cursor has expired; restart pagination from the first page.")
+		}
+		cur, mode = t, t.typ
+	case s.SyncToken != "" && !s.NoSync:
+		t, err := db.decodeToken(s.SyncToken)
+		if err != nil || t.typ != typeSyncToken || t.scope != scope.token {
+			return nil, ashby.Errorf(ashby.CodeSyncTokenInvalid, "The sync token is not valid for this request; discard it and run a full sync.")
+		}
+		if db.expired(t, db.SyncTokenTTL) {
+			return nil, ashby.Errorf(ashby.CodeSyncTokenExpired, "The sync token has expired; discard it and run a full sync.")
+		}
+		h, err := db.Horizon(ctx)
+		if err != nil {
+			return nil, err
+		}
+		mode = typeIncrCursor
+		cur = token{from: t.from, horizon: h}
+	default:
+		h, err := db.Horizon(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cur = token{horizon: h}
+	}
+	first := s.Cursor == ""
+
+	w := where{args: []any{s.Org, s.Kind}}
+	w.add("org_id = $1 AND kind = $2")
+	f := s.Filter
+	f.Limit = 0
+	if mode == typeIncrCursor {
+		f.State = nil
+		f.IncludeArchived = true
+	}
+	f.apply(&w)
+	if s.CreatedAfter > 0 {
+		w.add("created_at > ?", s.CreatedAfter)
+	}
+	for _, c := range s.Conds {
+		w.add(c.SQL, c.Args...)
+	}
+	var order string
+	if mode == typeIncrCursor {
+		w.add("chg_tx >= ? AND chg_tx < ?", cur.from, cur.horizon)
+		if !first {
+			w.add("(chg_tx > ? OR (chg_tx = ? AND id > ?))", cur.lastPos, cur.lastPos, cur.lastID)
+		}
+		order = "chg_tx, id"
+	} else {
+		for _, c := range s.FullConds {
+			w.add(c.SQL, c.Args...)
+		}
+		if !first {
+			w.add("(created_at > ? OR (created_at = ? AND id > ?))", cur.lastPos, cur.lastPos, cur.lastID)
+		}
+		order = "created_at, id"
+	}
+	posCol := strings.SplitN(order, ",", 2)[0]
+	query := fmt.Sprintf(`SELECT doc, %s, id FROM docs WHERE %s ORDER BY %s LIMIT %d`, posCol, w.sql(), order, limit+1)
+	rows, err := db.r.QueryContext(ctx, query, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
+	}
+	defer rows.Close()
+	page := &Page{Docs: make([][]byte, 0, limit)}
+	var lastPos int64
+	var lastID string
+	for rows.Next() {
+		if len(page.Docs) == limit {
+			page.MoreDataAvailable = true
+			break
+		}
+		var doc []byte
+		if err := rows.Scan(&doc, &lastPos, &lastID); err != nil {
+			return nil, fmt.Errorf("list %s: %w", s.Kind, err)
+		}
+		page.Docs = append(page.Docs, doc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
+	}
+	now := db.Now().Unix()
+	if page.MoreDataAvailable {
+		next := cur
+		next.typ, next.scope, next.issued = mode, scope.cursor, now
+		next.lastPos, next.lastID = lastPos, lastID
+		page.NextCursor = db.encodeToken(next)
+	} else if !s.NoSync {
+		page.SyncToken = db.encodeToken(token{typ: typeSyncToken, scope: scope.token, issued: now, from: cur.horizon})
+	}
+	return page, nil
+}
+
+type scopes struct{ token, cursor uint32 }
+
+// scope fingerprints what a token or cursor may be replayed against. A
+// sync token binds to the filters an incremental sync applies; a cursor
+// binds to the whole request.
+func (s ListSpec) scope() scopes {
+	f := s.Filter
+	base := []string{s.Org, s.Kind, s.Endpoint, f.Parent, f.Ref, f.Search, f.SearchPrefix, f.SearchContains, f.Unique, fmt.Sprint(s.CreatedAfter)}
+	for _, c := range s.Conds {
+		base = append(base, c.SQL, fmt.Sprint(c.Args...))
+	}
+	full := append(base[:len(base):len(base)], strings.Join(f.State, ","), fmt.Sprint(f.IncludeArchived))
+	for _, c := range s.FullConds {
+		full = append(full, c.SQL, fmt.Sprint(c.Args...))
+	}
+	return scopes{token: scopeHash(base...), cursor: scopeHash(full...)}
+}
