@@ -41,6 +41,9 @@ type Kind[T any] struct {
 	Name    string
 	Index   func(*T) Index
 	HasKeys bool
+	// ParentOutside marks kinds whose parent is not a field of the record
+	// (a note's candidate): they are written with PutChild only.
+	ParentOutside bool
 }
 
 // Get loads one record of the organization.
@@ -135,7 +138,20 @@ func (k Kind[T]) GetMany(ctx context.Context, q Q, org string, ids []string) (ma
 // Put inserts or replaces a record, stamping it with the transaction's
 // change position so that incremental sync reports it.
 func (k Kind[T]) Put(ctx context.Context, tx *Tx, org string, v *T) error {
+	if k.ParentOutside {
+		return fmt.Errorf("put %s: kind has an outside parent; use PutChild", k.Name)
+	}
+	return k.put(ctx, tx, org, v, k.Index(v))
+}
+
+// PutChild is Put for kinds whose parent is not in the record.
+func (k Kind[T]) PutChild(ctx context.Context, tx *Tx, org, parent string, v *T) error {
 	idx := k.Index(v)
+	idx.Parent = parent
+	return k.put(ctx, tx, org, v, idx)
+}
+
+func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) error {
 	if idx.ID == "" {
 		return fmt.Errorf("put %s: empty id", k.Name)
 	}
@@ -148,20 +164,22 @@ func (k Kind[T]) Put(ctx context.Context, tx *Tx, org string, v *T) error {
 		return err
 	}
 	now := Millis(tx.db.Now())
-	created := now
-	if !idx.CreatedAt.IsZero() {
+	// A record without a creation time of its own keeps the time of its
+	// first insert, so that its place in full-sync order never moves.
+	created, keepCreated := now, idx.CreatedAt.IsZero()
+	if !keepCreated {
 		created = Millis(idx.CreatedAt)
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO docs (org_id, kind, id, created_at, updated_at, chg_tx, archived, parent_id, ref_id, state, skey, uniq, t1, t2, doc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (org_id, kind, id) DO UPDATE SET
-			created_at = excluded.created_at, updated_at = excluded.updated_at, chg_tx = excluded.chg_tx,
+			created_at = CASE WHEN $16 = 1 THEN docs.created_at ELSE excluded.created_at END, updated_at = excluded.updated_at, chg_tx = excluded.chg_tx,
 			archived = excluded.archived, parent_id = excluded.parent_id, ref_id = excluded.ref_id,
 			state = excluded.state, skey = excluded.skey, uniq = excluded.uniq, t1 = excluded.t1,
 			t2 = excluded.t2, doc = excluded.doc`,
 		org, k.Name, idx.ID, created, now, chg, boolInt(idx.Archived), nullStr(idx.Parent), nullStr(idx.Ref),
-		nullStr(idx.State), nullStr(idx.Search), nullStr(idx.Unique), nullInt(idx.T1), nullInt(idx.T2), string(doc))
+		nullStr(idx.State), nullStr(idx.Search), nullStr(idx.Unique), nullInt(idx.T1), nullInt(idx.T2), string(doc), boolInt(keepCreated))
 	if err != nil {
 		if IsUniqueViolation(err) {
 			return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, ErrDuplicate)
@@ -200,6 +218,9 @@ func (k Kind[T]) Update(ctx context.Context, tx *Tx, org, id string, fn func(*T)
 	}
 	if err := fn(v); err != nil {
 		return nil, err
+	}
+	if k.ParentOutside {
+		return nil, fmt.Errorf("update %s: kind has an outside parent; use PutChild", k.Name)
 	}
 	return v, k.Put(ctx, tx, org, v)
 }

@@ -1,0 +1,208 @@
+// Package api implements Ashby's API endpoints on Ashlar's store: one file
+// per category, each declaring its endpoints in Register's table.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/store"
+)
+
+// Service is the hiring system behind the API.
+type Service struct {
+	DB *store.DB
+	// BaseURL is the server's public URL, used in links it hands out
+	// (profile URLs, file downloads, apply links).
+	BaseURL string
+	Log     *slog.Logger
+}
+
+// New returns a Service on db.
+func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log}
+}
+
+// registrars add endpoints to the table; each category file appends its
+// own from an init function, so adding a category touches one file.
+var registrars []func(s *Service) []*rpc.Endpoint
+
+func register(f func(s *Service) []*rpc.Endpoint) { registrars = append(registrars, f) }
+
+// API returns the endpoint table of every category.
+func (s *Service) API() *rpc.API {
+	a := rpc.NewAPI()
+	for _, r := range registrars {
+		a.Add(r(s)...)
+	}
+	return a
+}
+
+// Authenticate resolves an API key (rpc.Authenticator). Keys are looked
+// up on every request so that revocation takes effect at once.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*rpc.Principal, error) {
+	k, err := s.DB.APIKeyBySecret(ctx, secret)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != nil) {
+		return nil, rpc.ErrUnknownKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &rpc.Principal{OrgID: k.OrgID, KeyID: k.ID, KeyTitle: k.Title, KeyCreated: k.CreatedAt, UserID: k.UserID, Permissions: k.Permissions}, nil
+}
+
+// notFound turns store.ErrNotFound into Ashby's "<what>_not_found".
+func notFound(err error, what, message string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return ashby.NotFound(what, message)
+	}
+	return err
+}
+
+// mustExist checks that a referenced record exists in the organization.
+func mustExist[T any](ctx context.Context, q store.Q, k store.Kind[T], org, id, what, field string) (*T, error) {
+	v, err := k.Get(ctx, q, org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ashby.Errorf(what+"_not_found", "%s %s does not exist (field %s)", strings.ReplaceAll(what, "_", " "), id, field)
+	}
+	return v, err
+}
+
+// page turns a store page into an RPC page.
+func page(p *store.Page) *rpc.Page {
+	return &rpc.Page{Raw: p.Docs, MoreDataAvailable: p.MoreDataAvailable, NextCursor: p.NextCursor, SyncToken: p.SyncToken}
+}
+
+// listSpec starts a list request for kind from the paging fields.
+func listSpec(c *rpc.Call, kind string, p rpc.SyncParams) store.ListSpec {
+	return store.ListSpec{Kind: kind, Endpoint: c.Endpoint.Name, Org: c.Org(), Limit: p.PageLimit(), Cursor: p.Cursor, SyncToken: p.SyncToken}
+}
+
+// items wraps values as an unpaged result.
+func items[T any](vs []T) *rpc.Page {
+	if vs == nil {
+		vs = []T{}
+	}
+	return &rpc.Page{Items: vs}
+}
+
+// splice adds "key": value to a JSON object document. Expansions use it
+// to extend stored documents without decoding them.
+func splice(doc []byte, key string, value []byte) []byte {
+	i := len(doc) - 1
+	for i > 0 && doc[i] != '}' {
+		i--
+	}
+	out := make([]byte, 0, len(doc)+len(key)+len(value)+4)
+	out = append(out, doc[:i]...)
+	if i > 1 {
+		out = append(out, ',')
+	}
+	out = append(out, '"')
+	out = append(out, key...)
+	out = append(out, '"', ':')
+	out = append(out, value...)
+	return append(out, doc[i:]...)
+}
+
+// expander computes one expansion for a batch of documents: the value to
+// splice into each (nil to leave a document as is).
+type expander func(ctx context.Context, s *Service, org string, docs [][]byte) ([][]byte, error)
+
+// expand applies the requested expansions of an object type to docs in place.
+func (s *Service) expand(ctx context.Context, org string, docs [][]byte, requested []string, objectType string) error {
+	for _, name := range requested {
+		x, ok := expansions[objectType][name]
+		if !ok {
+			continue
+		}
+		vals, err := x(ctx, s, org, docs)
+		if err != nil {
+			return fmt.Errorf("expand %s: %w", name, err)
+		}
+		for i, v := range vals {
+			if v != nil {
+				docs[i] = splice(docs[i], name, v)
+			}
+		}
+	}
+	return nil
+}
+
+// field extracts one top-level string field from each document.
+func field(docs [][]byte, name string) []string {
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(d, &m) != nil {
+			continue
+		}
+		json.Unmarshal(m[name], &out[i])
+	}
+	return out
+}
+
+// now is the service clock at wire precision.
+func (s *Service) now() ashby.Time { return ashby.NewTime(s.DB.Now()) }
+
+// write runs fn in a write transaction.
+func (s *Service) write(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return s.DB.Write(ctx, fn)
+}
+
+// emit records a webhook event in tx (see store.Tx.Emit).
+func emit(ctx context.Context, tx *store.Tx, org, action string, data any) error {
+	_, err := tx.Emit(ctx, org, action, data)
+	return err
+}
+
+// actingUser is the user a call acts as: the key's user, else the
+// organization's first admin. Notes and history record it.
+func (s *Service) actingUser(ctx context.Context, q store.Q, c *rpc.Call) (*ashby.User, error) {
+	if c.UserID != "" {
+		if u, err := Users.Get(ctx, q, c.Org(), c.UserID); err == nil {
+			return u, nil
+		}
+	}
+	return s.orgAdmin(ctx, q, c.Org())
+}
+
+func (s *Service) orgAdmin(ctx context.Context, q store.Q, org string) (*ashby.User, error) {
+	users, err := Users.Find(ctx, q, org, store.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if u.GlobalRole == "Organization Admin" {
+			return u, nil
+		}
+	}
+	if len(users) > 0 {
+		return users[0], nil
+	}
+	return nil, fmt.Errorf("organization %s has no users", org)
+}
+
+// millisTime converts an epoch-ms filter to a time.
+func millisTime(v int64) time.Time { return time.UnixMilli(v) }
+
+func contains(s, sub string) bool { return strings.Contains(lc(s), lc(sub)) }
+
+// mustJSON encodes values that always encode (the wire model).
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("encode %T: %v", v, err))
+	}
+	return b
+}

@@ -1,0 +1,227 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/ashlarhq/ashlar/ashby"
+)
+
+// decode parses a request body into Req and validates it: JSON syntax,
+// types, required fields (tag required:"true"), enums (tag enum:"A,B"),
+// UUIDs (type ashby.ID) and the endpoint's expand values. Every failure is
+// an invalid_input error naming the field.
+func decode[Req any](body []byte, e *Endpoint) (*Req, error) {
+	req := new(Req)
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || bytes.Equal(body, []byte("null")) {
+		body = []byte("{}") // an empty body means {}
+	}
+	if body[0] != '{' {
+		return nil, ashby.InvalidInput("", "Request payload is malformed: the body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(req); err != nil {
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, ashby.InvalidInput("", "Request payload is malformed: unexpected data after the JSON object")
+	}
+	if err := validate(reflect.ValueOf(req).Elem(), ""); err != nil {
+		return nil, err
+	}
+	if err := checkExpand(req, e.Expand); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// Decode parses and validates body into v, for handlers that decode nested
+// JSON themselves (multipart form parts).
+func Decode[T any](body []byte) (*T, error) {
+	return decode[T](body, &Endpoint{})
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return ashby.InvalidInput("", "Request payload is malformed: %s (at byte %d)", syn.Error(), syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		got := typ.Value
+		return ashby.InvalidInput(field, "Invalid value for %s: expected %s, got %s", field, describe(typ.Type), got)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ashby.InvalidInput("", "Request payload is malformed: unexpected end of JSON input")
+	}
+	return ashby.InvalidInput("", "Request payload is malformed: %v", err)
+}
+
+// describe names a Go type the way an API user thinks of it.
+func describe(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[ashby.ID]():
+		return "a UUID string"
+	case reflect.TypeFor[ashby.Time]():
+		return "an ISO-8601 datetime string"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Pointer:
+		return describe(t.Elem())
+	}
+	return "a " + t.Kind().String()
+}
+
+// validate walks a decoded request checking struct tags.
+func validate(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return validate(v.Elem(), path)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := validate(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Struct:
+	default:
+		return nil
+	}
+	t := v.Type()
+	if t == reflect.TypeFor[ashby.Time]() {
+		return nil
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		fv := v.Field(i)
+		if f.Anonymous {
+			if err := validate(fv, path); err != nil {
+				return err
+			}
+			continue
+		}
+		name := jsonName(f)
+		if name == "-" {
+			continue
+		}
+		p := name
+		if path != "" {
+			p = path + "." + name
+		}
+		if f.Tag.Get("required") == "true" && isEmpty(fv) {
+			return ashby.InvalidInput(p, "Missing required field: %s", p)
+		}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			if err := checkEnum(fv, p, strings.Split(enum, ",")); err != nil {
+				return err
+			}
+		}
+		if err := validate(fv, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map:
+		return v.IsNil()
+	case reflect.Slice:
+		return v.IsNil()
+	case reflect.String:
+		return strings.TrimSpace(v.String()) == ""
+	}
+	return v.IsZero()
+}
+
+func checkEnum(v reflect.Value, path string, allowed []string) error {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return checkEnum(v.Elem(), path, allowed)
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			if err := checkEnum(v.Index(i), fmt.Sprintf("%s[%d]", path, i), allowed); err != nil {
+				return err
+			}
+		}
+	case reflect.String:
+		s := v.String()
+		if s != "" && !slices.Contains(allowed, s) {
+			return ashby.InvalidInput(path, "Invalid value for %s: %q is not one of %s", path, s, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}
+
+func jsonName(f reflect.StructField) string {
+	tag := f.Tag.Get("json")
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
+}
+
+// Expander is implemented by requests with an expand field.
+type expander interface{ ExpandValues() []string }
+
+// ExpandParam is the expand field; embed it in requests of endpoints that
+// declare Spec.Expand.
+type ExpandParam struct {
+	Expand ashby.OneOrMany[string] `json:"expand,omitempty" doc:"Related objects to include in the response."`
+}
+
+// ExpandValues returns the requested expansions.
+func (p ExpandParam) ExpandValues() []string { return p.Expand }
+
+// Expands reports whether the request asked for expansion name.
+func (p ExpandParam) Expands(name string) bool { return slices.Contains(p.Expand, name) }
+
+func checkExpand(req any, allowed []string) error {
+	x, ok := req.(expander)
+	if !ok {
+		return nil
+	}
+	for i, v := range x.ExpandValues() {
+		if !slices.Contains(allowed, v) {
+			if len(allowed) == 0 {
+				return ashby.InvalidInput("expand", "This endpoint has no expansions; got %q", v)
+			}
+			return ashby.InvalidInput(fmt.Sprintf("expand[%d]", i), "Invalid expand value %q: expected one of %s", v, strings.Join(allowed, ", "))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package rpc
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"encoding/binary"
+	"time"
+)
+
+// NewRequestID returns a ULID: 48 bits of milliseconds and 80 random
+// bits in Crockford base32, like Ashby's x-ashby-request-id values.
+func NewRequestID() string {
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	binary.BigEndian.PutUint16(b[0:2], uint16(ms>>32))
+	binary.BigEndian.PutUint32(b[2:6], uint32(ms))
+	rand.Read(b[6:])
+	const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	var out [26]byte
+	// 128 bits → 26 base32 digits (the first carries only 3 bits).
+	hi := binary.BigEndian.Uint64(b[0:8])
+	lo := binary.BigEndian.Uint64(b[8:16])
+	for i := 25; i >= 0; i-- {
+		out[i] = alphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+type requestIDKey struct{}
+
+// RequestIDFrom returns the request id a WithRequestID middleware assigned.
+func RequestIDFrom(ctx context.Context) (string, bool) {
+	id, ok := ctx.Value(requestIDKey{}).(string)
+	return id, ok
+}
+
+// WithRequestID gives every request an id, in the x-ashby-request-id
+// response header and in the request context, so that every response
+// carries one, whichever handler serves it.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := NewRequestID()
+		w.Header().Set("x-ashby-request-id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}

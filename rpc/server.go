@@ -1,0 +1,324 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ashlarhq/ashlar/ashby"
+)
+
+// Authenticator resolves an API key secret to its principal. It returns
+// ErrUnknownKey for keys that do not exist or were revoked.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (*Principal, error)
+}
+
+// ErrUnknownKey means the key is not (or no longer) valid.
+var ErrUnknownKey = errors.New("unknown or revoked API key")
+
+// API version headers (reference §1): Ashby has one active dated version.
+const (
+	APIVersion       = "2026-01-01"
+	APIVersionStatus = "active"
+)
+
+// DefaultMaxBody bounds JSON request bodies.
+const DefaultMaxBody = 10 << 20
+
+// Options configure a Server.
+type Options struct {
+	// RateLimit is the sustained requests per second allowed per API key
+	// (0 disables limiting); Burst is the bucket size.
+	RateLimit float64
+	Burst     int
+	MaxBody   int64
+	Logger    *slog.Logger
+}
+
+// Server serves the endpoint table over HTTP.
+type Server struct {
+	api     *API
+	auth    Authenticator
+	log     *slog.Logger
+	maxBody int64
+	limiter *limiter
+}
+
+// NewServer returns the HTTP handler for api.
+func NewServer(api *API, auth Authenticator, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: newLimiter(o.RateLimit, o.Burst)}
+}
+
+// API returns the endpoint table the server serves.
+func (s *Server) API() *API { return s.api }
+
+type outcome struct {
+	status int
+	code   string
+	err    error
+}
+
+// ServeHTTP serves POST /{category.method}. It routes by path only, so a
+// request line in absolute form with any Host header is served too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid, ok := RequestIDFrom(r.Context())
+	if !ok {
+		rid = NewRequestID()
+	}
+	c := &Call{RequestID: rid, HTTP: r}
+	h := w.Header()
+	h.Set("x-ashby-request-id", c.RequestID)
+	h.Set("Ashby-Version", APIVersion)
+	h.Set("Ashby-Version-Status", APIVersionStatus)
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	var out outcome
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic serving request", "request_id", c.RequestID, "endpoint", name, "panic", p, "stack", string(debug.Stack()))
+			out = s.fail(w, c, &ashby.Error{Code: ashby.CodeInternal, Message: "Internal error; quote the request id when reporting it.", Status: http.StatusInternalServerError})
+		}
+		attrs := []any{"request_id", c.RequestID, "endpoint", name, "status", out.status,
+			"latency_ms", float64(time.Since(start).Microseconds()) / 1000}
+		if c.Principal != nil {
+			attrs = append(attrs, "org", c.OrgID, "key", c.KeyTitle)
+		}
+		if out.code != "" {
+			attrs = append(attrs, "code", out.code)
+		}
+		level := slog.LevelInfo
+		if out.err != nil {
+			attrs = append(attrs, "error", out.err.Error())
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "rpc", attrs...)
+	}()
+	out = s.serve(w, r, c, name)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name string) outcome {
+	e, ok := s.api.Endpoint(name)
+	if !ok {
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeEndpointNotFound, Status: http.StatusNotFound,
+			Message: fmt.Sprintf("No endpoint %q. Endpoints are POST /category.method, e.g. POST /candidate.list; GET /openapi.json lists them all.", "/"+name)})
+	}
+	c.Endpoint = e
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return s.fail(w, c, &ashby.Error{Code: "method_not_allowed", Status: http.StatusMethodNotAllowed, Message: "Use POST with a JSON body."})
+	}
+	if v := r.Header.Get("Ashby-Version"); v != "" && v != APIVersion {
+		return s.fail(w, c, ashby.Errorf("unsupported_api_version", "API version %q is not available; the supported version is %s.", v, APIVersion))
+	}
+	secret, _, hasAuth := r.BasicAuth()
+	if !hasAuth || secret == "" {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Ashlar API"`)
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeMissingAPIKey, Status: http.StatusUnauthorized,
+			Message: "Missing API key: send it as the user name of HTTP Basic auth (curl -u KEY: …)."})
+	}
+	p, err := s.auth.Authenticate(r.Context(), secret)
+	if errors.Is(err, ErrUnknownKey) {
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeInvalidAPIKey, Status: http.StatusForbidden, Message: "The API key is not valid or has been revoked."})
+	}
+	if err != nil {
+		return s.internal(w, c, fmt.Errorf("authenticate: %w", err))
+	}
+	c.Principal = p
+	if e.Permission != "" && !p.Has(e.Permission) {
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeMissingEndpointPermission, Status: http.StatusForbidden,
+			Message: fmt.Sprintf("The API key lacks the %s permission that %s requires.", e.Permission, e.Name),
+			Meta:    map[string]any{"permission": string(e.Permission)}})
+	}
+	if ok, wait := s.limiter.allow(p.KeyID, time.Now()); !ok {
+		secs := int(wait/time.Second) + 1
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeRateLimitExceeded, Status: http.StatusTooManyRequests, RetryAfter: secs,
+			Message: fmt.Sprintf("Rate limit exceeded for this API key; retry after %d second(s).", secs)})
+	}
+	ctx := WithCall(r.Context(), c)
+	var res any
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		if !e.Multipart {
+			return s.fail(w, c, ashby.InvalidInput("", "%s accepts application/json only.", e.Name))
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.limit(e))
+		res, err = e.multipart(ctx, c, r)
+	} else {
+		var body []byte
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.limit(e)))
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.fail(w, c, &ashby.Error{Code: ashby.CodeRequestTooLarge, Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("Request body exceeds %d bytes.", tooBig.Limit)})
+		}
+		if err != nil {
+			return s.fail(w, c, ashby.InvalidInput("", "Could not read the request body: %v", err))
+		}
+		res, err = e.call(ctx, c, body)
+	}
+	if err != nil {
+		if ae, ok := ashby.AsError(err); ok {
+			return s.fail(w, c, ae)
+		}
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.fail(w, c, &ashby.Error{Code: ashby.CodeRequestTooLarge, Status: http.StatusRequestEntityTooLarge,
+				Message: fmt.Sprintf("Request body exceeds %d bytes.", tooBig.Limit)})
+		}
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return outcome{status: 499, code: "client_closed_request"}
+		}
+		return s.internal(w, c, err)
+	}
+	return s.succeed(w, c, e, res)
+}
+
+func (s *Server) limit(e *Endpoint) int64 {
+	if e.MaxBody > 0 {
+		return e.MaxBody
+	}
+	return s.maxBody
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *Server) succeed(w http.ResponseWriter, c *Call, e *Endpoint, res any) outcome {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 4<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	buf.WriteString(`{"success":true,"results":`)
+	if p, ok := res.(*Page); ok {
+		if err := writePage(buf, p, e.Array); err != nil {
+			return s.internal(w, c, err)
+		}
+	} else {
+		if raw, ok := res.(json.RawMessage); ok {
+			buf.Write(raw)
+		} else if err := writeJSON(buf, res); err != nil {
+			return s.internal(w, c, err)
+		}
+	}
+	if len(c.warnings) > 0 {
+		buf.WriteString(`,"warnings":`)
+		writeJSON(buf, c.warnings)
+	}
+	buf.WriteByte('}')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
+	return outcome{status: http.StatusOK}
+}
+
+func writePage(buf *bytes.Buffer, p *Page, array bool) error {
+	if p.Raw != nil || p.Items == nil {
+		buf.WriteByte('[')
+		for i, d := range p.Raw {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(d)
+		}
+		buf.WriteByte(']')
+	} else if err := writeJSON(buf, p.Items); err != nil {
+		return err
+	}
+	if array {
+		return nil
+	}
+	if p.MoreDataAvailable {
+		buf.WriteString(`,"moreDataAvailable":true`)
+	} else {
+		buf.WriteString(`,"moreDataAvailable":false`)
+	}
+	if p.NextCursor != "" {
+		buf.WriteString(`,"nextCursor":`)
+		writeJSON(buf, p.NextCursor)
+	}
+	if p.SyncToken != "" {
+		buf.WriteString(`,"syncToken":`)
+		writeJSON(buf, p.SyncToken)
+	}
+	return nil
+}
+
+// writeJSON encodes v without a trailing newline.
+func writeJSON(buf *bytes.Buffer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
+	buf.Write(b)
+	return nil
+}
+
+func (s *Server) internal(w http.ResponseWriter, c *Call, err error) outcome {
+	out := s.fail(w, c, &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError,
+		Message: "Internal error; quote the request id when reporting it."})
+	out.err = err
+	return out
+}
+
+// ErrorBody is Ashby's error envelope: errorInfo plus the legacy errors
+// array of codes.
+type ErrorBody struct {
+	Success   bool      `json:"success"`
+	Errors    []string  `json:"errors"`
+	ErrorInfo ErrorInfo `json:"errorInfo"`
+}
+
+// ErrorInfo describes a failure.
+type ErrorInfo struct {
+	Code      string         `json:"code"`
+	Message   string         `json:"message,omitempty"`
+	RequestID string         `json:"requestId,omitempty"`
+	Meta      map[string]any `json:"meta,omitempty"`
+}
+
+// WriteError writes e in Ashby's error shape; non-RPC handlers (the
+// posting API, file downloads) use it to answer alike.
+func WriteError(w http.ResponseWriter, requestID string, e *ashby.Error) {
+	status := e.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	b, _ := json.Marshal(ErrorBody{Errors: []string{e.Code}, ErrorInfo: ErrorInfo{Code: e.Code, Message: e.Message, RequestID: requestID, Meta: e.Meta}})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) fail(w http.ResponseWriter, c *Call, e *ashby.Error) outcome {
+	WriteError(w, c.RequestID, e)
+	status := e.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return outcome{status: status, code: e.Code}
+}

@@ -1,0 +1,52 @@
+// Package sanitize cleans user-supplied HTML down to the tags Ashby keeps:
+// notes allow b, i, u, a, ul, ol, li, code and pre; job descriptions also
+// allow headings (h1–h6) and paragraphs. Everything else is stripped, and
+// links keep only safe URL schemes.
+package sanitize
+
+import (
+	"html"
+	"regexp"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+)
+
+var (
+	notePolicy        = policy("b", "i", "u", "ul", "ol", "li", "code", "pre", "br", "p")
+	descriptionPolicy = policy("b", "i", "u", "ul", "ol", "li", "code", "pre", "br", "p", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em")
+	textPolicy        = bluemonday.StrictPolicy()
+)
+
+func policy(tags ...string) *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowElements(tags...)
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowStandardURLs() // http, https, mailto; no javascript:
+	p.RequireNoFollowOnLinks(false)
+	p.AddTargetBlankToFullyQualifiedLinks(false)
+	return p
+}
+
+// NoteHTML sanitizes note HTML.
+func NoteHTML(s string) string { return notePolicy.Sanitize(s) }
+
+// DescriptionHTML sanitizes job posting description HTML.
+func DescriptionHTML(s string) string { return descriptionPolicy.Sanitize(s) }
+
+var (
+	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div)>|<br\s*/?>`)
+	manyNL   = regexp.MustCompile(`\n{3,}`)
+	spaces   = regexp.MustCompile(`[ \t]+`)
+)
+
+// PlainText renders HTML as plain text, keeping paragraph breaks.
+func PlainText(s string) string {
+	s = blockEnd.ReplaceAllString(s, "$0\n")
+	s = html.UnescapeString(textPolicy.Sanitize(s))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSpace(spaces.ReplaceAllString(l, " "))
+	}
+	return strings.TrimSpace(manyNL.ReplaceAllString(strings.Join(lines, "\n"), "\n\n"))
+}
