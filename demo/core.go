@@ -78,7 +78,7 @@ func seedOrganization(ctx context.Context, d *Demo) error {
 	for _, l := range locs {
 		req := map[string]any{"name": l.name, "type": "Location", "parentLocationId": regions[l.region], "workplaceType": l.workplace,
 			"isRemote": l.workplace == "Remote",
-			"address": map[string]any{"postalAddress": map[string]any{"addressLocality": l.city, "addressRegion": l.regionName, "addressCountry": l.country}}}
+			"address":  map[string]any{"postalAddress": map[string]any{"addressLocality": l.city, "addressRegion": l.regionName, "addressCountry": l.country}}}
 		var out ashby.Location
 		if err := d.Invoke(ctx, "location.create", req, &out); err != nil {
 			return err

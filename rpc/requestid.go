@@ -3,8 +3,8 @@ package rpc
 import (
 	"context"
 	"crypto/rand"
-	"net/http"
 	"encoding/binary"
+	"net/http"
 	"time"
 )
 

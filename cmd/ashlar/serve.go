@@ -13,7 +13,9 @@ import (
 	"github.com/ashlarhq/ashlar/server"
 )
 
-func init() { addCommand(command{"serve", "run the API server (and careers site, webhooks …)", runServe}) }
+func init() {
+	addCommand(command{"serve", "run the API server (and careers site, webhooks …)", runServe})
+}
 
 // serveHook lets a feature (careers site, webhook dispatcher …) add flags
 // to serve and attach itself to the server. Each feature registers its hook
@@ -136,4 +138,3 @@ func newLogger(e *env, format, level string) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("bad --log-format %q: use text or json", format)
 }
-
