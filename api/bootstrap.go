@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/store"
@@ -133,13 +132,4 @@ func stageGroupTitle(t string) string {
 		return "Interviewing"
 	}
 	return t
-}
-
-// defaultPlan returns the organization's first (default) interview plan.
-func (s *Service) defaultPlan(ctx context.Context, q store.Q, org string) (*ashby.InterviewPlan, error) {
-	p, err := InterviewPlans.FindOne(ctx, q, org, store.Filter{})
-	if err != nil {
-		return nil, fmt.Errorf("default interview plan: %w", err)
-	}
-	return p, nil
 }

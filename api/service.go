@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
@@ -192,9 +191,6 @@ func (s *Service) orgAdmin(ctx context.Context, q store.Q, org string) (*ashby.U
 	}
 	return nil, fmt.Errorf("organization %s has no users", org)
 }
-
-// millisTime converts an epoch-ms filter to a time.
-func millisTime(v int64) time.Time { return time.UnixMilli(v) }
 
 func contains(s, sub string) bool { return strings.Contains(lc(s), lc(sub)) }
 

@@ -134,10 +134,7 @@ func (p ListParams) PageLimit() int {
 	return *p.Limit
 }
 
-var (
-	listParamsType = reflect.TypeFor[ListParams]()
-	syncParamsType = reflect.TypeFor[SyncParams]()
-)
+var syncParamsType = reflect.TypeFor[SyncParams]()
 
 // List declares a list endpoint: its results carry moreDataAvailable.
 // It takes cursor/limit when Req embeds ListParams, and is sync-capable

@@ -95,10 +95,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		p.SetConnMaxIdleTime(5 * time.Minute)
 		db.w, db.r = p, p
 	case SQLite:
-		path := target
-		if strings.HasPrefix(path, "file:") {
-			path = strings.TrimPrefix(path, "file:")
-		}
+		path := strings.TrimPrefix(target, "file:")
 		if i := strings.IndexByte(path, '?'); i >= 0 {
 			path = path[:i]
 		}
