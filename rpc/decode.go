@@ -141,7 +141,7 @@ func validate(v reflect.Value, path string) error {
 			return ashby.InvalidInput(p, "Missing required field: %s", p)
 		}
 		if enum := f.Tag.Get("enum"); enum != "" {
-			if err := checkEnum(fv, p, strings.Split(enum, ",")); err != nil {
+			if err := checkEnum(fv, p, strings.Split(enum, ","), false); err != nil {
 				return err
 			}
 		}
@@ -164,22 +164,24 @@ func isEmpty(v reflect.Value) bool {
 	return v.IsZero()
 }
 
-func checkEnum(v reflect.Value, path string, allowed []string) error {
+// checkEnum checks a value against its allowed values. An empty optional
+// string means absent; inside an array every element must be allowed.
+func checkEnum(v reflect.Value, path string, allowed []string, elem bool) error {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
 			return nil
 		}
-		return checkEnum(v.Elem(), path, allowed)
+		return checkEnum(v.Elem(), path, allowed, true)
 	case reflect.Slice:
 		for i := 0; i < v.Len(); i++ {
-			if err := checkEnum(v.Index(i), fmt.Sprintf("%s[%d]", path, i), allowed); err != nil {
+			if err := checkEnum(v.Index(i), fmt.Sprintf("%s[%d]", path, i), allowed, true); err != nil {
 				return err
 			}
 		}
 	case reflect.String:
 		s := v.String()
-		if s != "" && !slices.Contains(allowed, s) {
+		if (s != "" || elem) && !slices.Contains(allowed, s) {
 			return ashby.InvalidInput(path, "Invalid value for %s: %q is not one of %s", path, s, strings.Join(allowed, ", "))
 		}
 	}

@@ -156,6 +156,19 @@ func (s *Server) Stdout() string {
 	return s.stdout.String()
 }
 
+// WaitStdout waits until the server's standard output matches re and
+// returns the first match, or fails the test after d.
+func (s *Server) WaitStdout(re *regexp.Regexp, d time.Duration) string {
+	s.t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := re.FindString(s.Stdout()); m != "" {
+			return m
+		}
+	}
+	s.t.Fatalf("server printed nothing matching %s in %s:\n%s", re, d, s.Logs())
+	return ""
+}
+
 // Stop stops the server with SIGTERM and waits for it.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
