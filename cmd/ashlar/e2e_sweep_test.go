@@ -347,4 +347,3 @@ func truncated(s string) string {
 	}
 	return s
 }
-
