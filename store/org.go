@@ -187,7 +187,7 @@ func scanAPIKey(scan func(...any) error) (*APIKey, error) {
 
 // APIKeyBySecret finds the key whose secret this is, revoked or not.
 func (db *DB) APIKeyBySecret(ctx context.Context, secret string) (*APIKey, error) {
-	k, err := scanAPIKey(db.r.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE secret_hash = $1`, hashSecret(secret)).Scan)
+	k, err := scanAPIKey(db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE secret_hash = $1`, hashSecret(secret)).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -133,7 +133,8 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 	if mode == typeIncrCursor {
 		w.add("chg_tx >= ? AND chg_tx < ?", cur.from, cur.horizon)
 		if !first {
-			w.add("(chg_tx > ? OR (chg_tx = ? AND id > ?))", cur.lastPos, cur.lastPos, cur.lastID)
+			// Row values let both engines seek the index to the cursor.
+			w.add("(chg_tx, id) > (?, ?)", cur.lastPos, cur.lastID)
 		}
 		order = "chg_tx, id"
 	} else {
@@ -141,13 +142,13 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 			w.add(c.SQL, c.Args...)
 		}
 		if !first {
-			w.add("(created_at > ? OR (created_at = ? AND id > ?))", cur.lastPos, cur.lastPos, cur.lastID)
+			w.add("(created_at, id) > (?, ?)", cur.lastPos, cur.lastID)
 		}
 		order = "created_at, id"
 	}
 	posCol := strings.SplitN(order, ",", 2)[0]
 	query := fmt.Sprintf(`SELECT doc, %s, id FROM docs WHERE %s ORDER BY %s LIMIT %d`, posCol, w.sql(), order, limit+1)
-	rows, err := db.r.QueryContext(ctx, query, w.args...)
+	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
 	}
