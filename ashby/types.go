@@ -269,8 +269,8 @@ type CompensationComponent struct {
 	ID               string   `json:"id,omitempty"`
 	CompensationType string   `json:"compensationType" enum:"Salary,EquityPercentage,EquityCashValue,Commission,Bonus"`
 	Interval         string   `json:"interval" enum:"NONE,1 TIME,1 HOUR,1 DAY,1 WEEK,2 WEEK,1 MONTH,2 MONTH,3 MONTH,6 MONTH,0.5 MONTH,1 YEAR"`
-	CurrencyCode     *string  `json:"currencyCode"`
-	Label            *string  `json:"label"`
+	CurrencyCode     *string  `json:"currencyCode,omitempty"` // absent, not null: Ashby's schema types it string
+	Label            *string  `json:"label,omitempty"`
 	MinValue         *float64 `json:"minValue"`
 	MaxValue         *float64 `json:"maxValue"`
 	Summary          string   `json:"summary"`
@@ -279,8 +279,8 @@ type CompensationComponent struct {
 // CompensationTier is a named set of compensation components.
 type CompensationTier struct {
 	ID                    string                  `json:"id"`
-	Title                 *string                 `json:"title"`
-	AdditionalInformation *string                 `json:"additionalInformation"`
+	Title                 *string                 `json:"title,omitempty"`
+	AdditionalInformation *string                 `json:"additionalInformation,omitempty"`
 	Components            []CompensationComponent `json:"components"`
 	TierSummary           string                  `json:"tierSummary"`
 }
