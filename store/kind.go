@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -102,13 +103,33 @@ func (k Kind[T]) Exists(ctx context.Context, q Q, org, id string) (bool, error) 
 
 // GetMany loads records by id; missing ids are absent from the map.
 func (k Kind[T]) GetMany(ctx context.Context, q Q, org string, ids []string) (map[string]*T, error) {
-	out := make(map[string]*T, len(ids))
+	raw, err := k.GetManyRaw(ctx, q, org, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*T, len(raw))
+	for id, doc := range raw {
+		v, err := k.decode(doc)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = v
+	}
+	return out, nil
+}
+
+// GetManyRaw returns stored JSON by id in one query; missing and empty
+// ids are absent from the map.
+func (k Kind[T]) GetManyRaw(ctx context.Context, q Q, org string, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	ids = uniqueStrings(ids)
+	ids = slices.DeleteFunc(ids, func(s string) bool { return s == "" })
 	if len(ids) == 0 {
 		return out, nil
 	}
 	args := []any{org, k.Name}
 	var ph strings.Builder
-	for i, id := range uniqueStrings(ids) {
+	for i, id := range ids {
 		if i > 0 {
 			ph.WriteByte(',')
 		}
@@ -126,11 +147,7 @@ func (k Kind[T]) GetMany(ctx context.Context, q Q, org string, ids []string) (ma
 		if err := rows.Scan(&id, &doc); err != nil {
 			return nil, err
 		}
-		v, err := k.decode(doc)
-		if err != nil {
-			return nil, err
-		}
-		out[id] = v
+		out[id] = doc
 	}
 	return out, rows.Err()
 }
