@@ -394,6 +394,11 @@ func (s *Service) applicationChangeStage(ctx context.Context, c *rpc.Call, req *
 	if err != nil {
 		return rpc.Result[ashby.Application]{}, err
 	}
+	if req.ArchiveEmail != nil {
+		// Ashlar sends no email: the stage change stands, the email does not
+		// go out, and the caller is told (a partial success, as Ashby words it).
+		c.Warn("archive_email_not_sent")
+	}
 	return rpc.Value(app), nil
 }
 

@@ -54,15 +54,13 @@ func ExpansionNames(objectType string) []string {
 func expandByID[T any](k store.Kind[T], idField string) expander {
 	return func(ctx context.Context, s *Service, org string, docs [][]byte) ([][]byte, error) {
 		ids := field(docs, idField)
+		found, err := k.GetManyRaw(ctx, s.DB, org, ids)
+		if err != nil {
+			return nil, err
+		}
 		out := make([][]byte, len(docs))
 		for i, id := range ids {
-			if id == "" {
-				continue
-			}
-			raw, err := k.GetRaw(ctx, s.DB, org, id)
-			if err == nil {
-				out[i] = raw
-			}
+			out[i] = found[id] // nil leaves the document unexpanded
 		}
 		return out, nil
 	}
