@@ -88,7 +88,7 @@ func TestE2EResponsesMatchAshbySchemas(t *testing.T) {
 		}
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
-		h := &schemaHarness{t: t, url: srv.URL, key: key, v: v, spec: spec, pool: map[string][]string{}, outcome: map[string]string{}}
+		h := &schemaHarness{t: t, url: srv.URL, key: key, v: v, spec: spec, pool: map[string][]string{}, outcome: map[string]string{}, fx: map[string]string{}}
 		h.seed()
 		h.run(liveTable())
 		h.report()
@@ -107,7 +107,9 @@ type schemaHarness struct {
 	// outcome: endpoint → "" (validated) or why it was not.
 	outcome   map[string]string
 	validated []string
-	failures  []string
+	// fx names records seed made, for requests that need a particular one.
+	fx       map[string]string
+	failures []string
 }
 
 // post calls an endpoint and returns the raw envelope.
@@ -245,18 +247,43 @@ func (h *schemaHarness) seed() {
 	h.call("archiveReason.list", map[string]any{})
 	h.call("user.list", map[string]any{})
 	h.call("candidateTag.create", map[string]any{"title": "Schema"})
-	for _, f := range []map[string]any{
-		{"title": "Schema text", "fieldType": "String", "objectType": "Candidate"},
-		{"title": "Schema select", "fieldType": "ValueSelect", "objectType": "Application", "selectableValues": []map[string]string{{"label": "A", "value": "a"}}},
+	for name, f := range map[string]map[string]any{
+		"candidateField":   {"title": "Schema text", "fieldType": "String", "objectType": "Candidate"},
+		"applicationField": {"title": "Schema select", "fieldType": "ValueSelect", "objectType": "Application", "selectableValues": []map[string]string{{"label": "A", "value": "a"}}},
+		"employeeField":    {"title": "Schema employee", "fieldType": "Number", "objectType": "Employee"},
 	} {
-		h.call("customField.create", f)
+		h.fx[name] = h.call("customField.create", f)["id"].(string)
 	}
 	for i, name := range []string{"Schema Candidate", "Second Candidate"} {
 		c := h.call("candidate.create", map[string]any{"name": name, "email": fmt.Sprintf("schema%d@example.com", i), "phoneNumber": "+1 555 0100",
 			"linkedInUrl": "https://linkedin.com/in/schema", "location": map[string]any{"city": "Berlin", "country": "Germany"}})
 		h.call("candidate.createNote", map[string]any{"candidateId": c["id"], "note": "A note"})
-		h.call("application.create", map[string]any{"candidateId": c["id"], "jobId": job["id"], "sourceId": h.pool["source"][0]})
+		a := h.call("application.create", map[string]any{"candidateId": c["id"], "jobId": job["id"], "sourceId": h.pool["source"][0]})
+		if i == 0 {
+			h.fx["candidate"], h.fx["application"] = c["id"].(string), a["id"].(string)
+		}
 	}
+	h.fx["job"], h.fx["user"] = job["id"].(string), h.pool["user"][0]
+	// Ashlar extensions stand in for what Ashby's web app creates.
+	if _, ok := liveTable().Endpoint("project.create"); ok {
+		h.fx["project"] = h.call("project.create", map[string]any{"title": "Schema Project"})["id"].(string)
+	}
+}
+
+// surveyForm returns the id of the organization's form of a survey type.
+func (h *schemaHarness) surveyForm(typ string) string {
+	_, env, err := h.post("surveyFormDefinition.list", map[string]any{})
+	if err != nil {
+		h.t.Fatalf("surveyFormDefinition.list: %v", err)
+	}
+	for _, f := range asList(env["results"]) {
+		m, _ := f.(map[string]any)
+		if m["surveyType"] == typ {
+			return m["id"].(string)
+		}
+	}
+	h.t.Fatalf("no %s survey form", typ)
+	return ""
 }
 
 // destructive endpoints run last, after every other endpoint had its turn
@@ -336,6 +363,40 @@ var requests = map[string]func(h *schemaHarness) any{
 	"application.create": func(h *schemaHarness) any {
 		c := h.call("candidate.create", map[string]any{"name": "Applicant"})
 		return map[string]any{"candidateId": c["id"], "jobId": h.pool["job"][0]}
+	},
+	"customField.setValue": func(h *schemaHarness) any {
+		return map[string]any{"objectType": "Candidate", "objectId": h.fx["candidate"], "fieldId": h.fx["candidateField"], "fieldValue": "Text"}
+	},
+	"customField.setValues": func(h *schemaHarness) any {
+		return map[string]any{"objectType": "Application", "objectId": h.fx["application"], "values": []any{map[string]any{"fieldId": h.fx["applicationField"], "fieldValue": "a"}}}
+	},
+	"customField.updateSelectableValues": func(h *schemaHarness) any {
+		return map[string]any{"customFieldId": h.fx["applicationField"], "selectableValues": []any{map[string]any{"label": "A+", "value": "a"}, map[string]any{"label": "B", "value": "b"}}}
+	},
+	"user.setCustomFieldValue": func(h *schemaHarness) any {
+		return map[string]any{"userId": h.fx["user"], "fieldId": h.fx["employeeField"], "fieldValue": 7}
+	},
+	"user.setCustomFieldValues": func(h *schemaHarness) any {
+		return map[string]any{"userId": h.fx["user"], "values": []any{map[string]any{"fieldId": h.fx["employeeField"], "fieldValue": 8}}}
+	},
+	"project.info":   func(h *schemaHarness) any { return map[string]any{"projectId": h.fx["project"]} },
+	"project.search": func(h *schemaHarness) any { return map[string]any{"title": "schema"} },
+	"candidate.addProject": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "projectId": h.fx["project"]}
+	},
+	"candidate.removeProject": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "projectId": h.fx["project"]}
+	},
+	"candidate.addEmailMessage": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "emailProviderEmailId": ashby.NewID(), "subject": "Hello", "from": "recruiter@example.com",
+			"to": "schema0@example.com", "body": "Hi there", "userId": h.fx["user"], "messageUrl": "https://mail.example.com/m/1"}
+	},
+	"surveyRequest.create": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "applicationId": h.fx["application"], "surveyFormDefinitionId": h.surveyForm("CandidateExperience")}
+	},
+	"surveySubmission.create": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "applicationId": h.fx["application"], "surveyFormDefinitionId": h.surveyForm("CandidateExperience"),
+			"submittedValues": map[string]any{"overall_experience": map[string]any{"score": 4}, "comments": "Smooth"}}
 	},
 	"candidate.anonymize": func(h *schemaHarness) any { return h.freshCandidate() },
 	"canidate.anonymize":  func(h *schemaHarness) any { return h.freshCandidate() },
