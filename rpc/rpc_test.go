@@ -210,3 +210,13 @@ func TestRequestIDsAreUnique(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestOversizedBodiesAreRefused(t *testing.T) {
+	s := testServer()
+	s.maxBody = 1 << 10
+	body := `{"thingId":"` + ashby.NewID() + `","pad":"` + strings.Repeat("x", 2<<10) + `"}`
+	r := do(t, s, "good", "/thing.info", body)
+	if r.status != http.StatusRequestEntityTooLarge || errCode(r) != ashby.CodeRequestTooLarge {
+		t.Fatalf("oversized body: %d %v", r.status, r.body)
+	}
+}
