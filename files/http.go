@@ -1,0 +1,230 @@
+package files
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/store"
+)
+
+// Routes mounts the upload target and signed downloads on mux:
+//
+//	POST /files/upload   multipart: the fields of file.createFileUploadHandle, then "file"
+//	GET  /files/{id}     ?expires=…&signature=… from file.info
+func (s *Store) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /files/upload", s.serveUpload)
+	mux.HandleFunc("GET /files/{id}", s.serveDownload)
+}
+
+func requestID(r *http.Request) string {
+	if id, ok := rpc.RequestIDFrom(r.Context()); ok {
+		return id
+	}
+	return rpc.NewRequestID()
+}
+
+func fail(w http.ResponseWriter, r *http.Request, status int, code, format string, args ...any) {
+	rpc.WriteError(w, requestID(r), &ashby.Error{Code: code, Status: status, Message: fmt.Sprintf(format, args...)})
+}
+
+// serveUpload receives a file for a pending upload handle, like an S3
+// presigned POST: the signed fields first, the file last.
+func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxSize+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		fail(w, r, http.StatusBadRequest, ashby.CodeInvalidInput, "Send multipart/form-data: the handle's fields, then the file as the part named \"file\".")
+		return
+	}
+	fields := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			fail(w, r, http.StatusBadRequest, ashby.CodeInvalidInput, "The request has no part named \"file\".")
+			return
+		}
+		if err != nil {
+			s.uploadReadError(w, r, err)
+			return
+		}
+		if part.FormName() != "file" {
+			b, err := io.ReadAll(io.LimitReader(part, 4096))
+			if err != nil {
+				s.uploadReadError(w, r, err)
+				return
+			}
+			fields[part.FormName()] = string(b)
+			continue
+		}
+		f, code, msg := s.checkUploadFields(r.Context(), fields)
+		if f == nil {
+			fail(w, r, code, "upload_rejected", "%s", msg)
+			return
+		}
+		name := f.Name
+		if fn := part.FileName(); fn != "" && name == "" {
+			name = fn
+		}
+		st, err := s.Stage(r.Context(), part, name, f.declaredSize)
+		if err != nil {
+			var rej *Rejected
+			switch {
+			case errors.As(err, &rej):
+				status := http.StatusUnprocessableEntity
+				switch rej.Reason {
+				case "too_large":
+					status = http.StatusRequestEntityTooLarge
+				case "unsupported_type":
+					status = http.StatusUnsupportedMediaType
+				case "scan_failed":
+					status = http.StatusServiceUnavailable
+				}
+				fail(w, r, status, ashby.CodeInvalidInput, "%s", rej.Message)
+			default:
+				s.uploadReadError(w, r, err)
+			}
+			return
+		}
+		defer st.Remove()
+		st.ID, st.Name = f.ID, name
+		if err := s.storePending(r.Context(), f, st); err != nil {
+			var ae *ashby.Error
+			if errors.As(err, &ae) {
+				fail(w, r, http.StatusConflict, ae.Code, "%s", ae.Message)
+				return
+			}
+			s.cfg.Log.Error("store upload", "error", err)
+			fail(w, r, http.StatusInternalServerError, ashby.CodeInternal, "Internal error; quote the request id when reporting it.")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+}
+
+func (s *Store) uploadReadError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		fail(w, r, http.StatusRequestEntityTooLarge, ashby.CodeRequestTooLarge, "The upload exceeds the %s file size limit.", humanSize(s.cfg.MaxSize))
+		return
+	}
+	fail(w, r, http.StatusBadRequest, ashby.CodeInvalidInput, "Could not read the upload: %v", err)
+}
+
+type pendingFile struct {
+	*File
+	declaredSize int64
+}
+
+func (s *Store) checkUploadFields(ctx context.Context, fields map[string]string) (*pendingFile, int, string) {
+	id, exp, sig := fields["key"], fields["expires"], fields["signature"]
+	mac, err := hex.DecodeString(sig)
+	if !ashby.IsUUID(id) || err != nil || !hmac.Equal(mac, s.mac("upload", id, exp)) {
+		return nil, http.StatusForbidden, "The upload fields are missing or their signature does not match; send key, expires and signature exactly as file.createFileUploadHandle returned them, before the file."
+	}
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || s.db.Now().Unix() > secs {
+		return nil, http.StatusForbidden, "The upload handle has expired; create a new one with file.createFileUploadHandle."
+	}
+	f, err := s.get(ctx, s.db, "", id)
+	if err != nil {
+		return nil, http.StatusNotFound, "No pending upload for this key."
+	}
+	if f.State != "pending" {
+		return nil, http.StatusConflict, "This upload handle has already received its file."
+	}
+	var declared int64
+	s.db.QueryRowContext(ctx, `SELECT declared_size FROM files WHERE id = $1`, id).Scan(&declared)
+	return &pendingFile{File: f, declaredSize: declared}, 0, ""
+}
+
+// storePending saves the bytes of a pending upload; a second upload for
+// the same handle loses the race and its blob is removed.
+func (s *Store) storePending(ctx context.Context, f *pendingFile, st *Staged) error {
+	key := blobKey(f.OrgID, f.ID)
+	if err := s.putBlob(ctx, key, st); err != nil {
+		return err
+	}
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE files SET state = 'stored', content_type = $2, size = $3, sha256 = $4, blob_key = $5, stored_at = $6
+			WHERE id = $1 AND state = 'pending'`, f.ID, st.ContentType, st.Size, st.SHA256, key, store.Millis(s.db.Now()))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ashby.Errorf("upload_rejected", "This upload handle has already received its file.")
+		}
+		return nil
+	})
+	if err != nil {
+		var ae *ashby.Error
+		if !errors.As(err, &ae) {
+			s.cfg.Blobs.Delete(context.WithoutCancel(ctx), key)
+		}
+		return err
+	}
+	return nil
+}
+
+// serveDownload streams a file to the holder of a valid signed link.
+func (s *Store) serveDownload(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	exp := r.URL.Query().Get("expires")
+	mac, err := hex.DecodeString(r.URL.Query().Get("signature"))
+	if !ashby.IsUUID(id) || err != nil || !hmac.Equal(mac, s.mac("download", id, exp)) {
+		fail(w, r, http.StatusForbidden, "invalid_signature", "The download link is not valid; get a new one from file.info.")
+		return
+	}
+	secs, err := strconv.ParseInt(exp, 10, 64)
+	now := s.db.Now().Unix()
+	if err != nil || now > secs {
+		fail(w, r, http.StatusForbidden, "link_expired", "The download link has expired; get a new one from file.info.")
+		return
+	}
+	f, err := s.get(r.Context(), s.db, "", id)
+	if err != nil || f.State != "stored" {
+		fail(w, r, http.StatusNotFound, "file_not_found", "File not found.")
+		return
+	}
+	rc, err := s.cfg.Blobs.Get(r.Context(), f.BlobKey)
+	if err != nil {
+		s.cfg.Log.Error("open file contents", "file", f.ID, "error", err)
+		fail(w, r, http.StatusNotFound, "file_not_found", "File contents are not available.")
+		return
+	}
+	defer rc.Close()
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	h.Set("Content-Disposition", disposition(f.Name, f.ContentType))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age="+strconv.FormatInt(max(0, secs-now), 10))
+	io.Copy(w, rc)
+}
+
+// disposition makes an attachment header whose name cannot break out of
+// the header: an ASCII fallback plus the RFC 5987 UTF-8 form.
+func disposition(name, contentType string) string {
+	if ext := Extension(contentType); ext != "" && !strings.HasSuffix(strings.ToLower(name), ext) {
+		name += ext
+	}
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '/' || r == ';' {
+			return '_'
+		}
+		return r
+	}, name)
+	return mime.FormatMediaType("attachment", map[string]string{"filename": ascii}) + "; filename*=UTF-8''" + url.PathEscape(name)
+}
