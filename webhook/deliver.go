@@ -83,20 +83,21 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 			}
 		}
 		// Sleep until the next retry comes due, so that a short schedule
-		// (tests) is kept precisely, but at most a poll interval.
+		// (tests) is kept precisely; the poll ticker covers the rest. A
+		// delivery already due but not taken (this process is at a limit,
+		// or it came due during the claim) is looked at again shortly.
 		next, err := d.nextDue(ctx)
 		if err == nil && next > 0 {
-			due.Reset(max(time.Until(time.UnixMilli(next)), time.Millisecond))
+			due.Reset(max(time.Until(time.UnixMilli(next)), 20*time.Millisecond))
 		}
 	}
 }
 
-// nextDue returns when the earliest pending delivery not yet due comes
-// due (epoch ms), or 0.
+// nextDue returns when the earliest unleased pending delivery comes due
+// (epoch ms), or 0 if there is none.
 func (d *Dispatcher) nextDue(ctx context.Context) (int64, error) {
 	var next sql.NullInt64
-	err := d.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending' AND next_at > $1`,
-		store.Millis(d.db.Now())).Scan(&next)
+	err := d.db.QueryRowContext(ctx, `SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending' AND lease_until IS NULL`).Scan(&next)
 	return next.Int64, err
 }
 

@@ -118,6 +118,7 @@ type Dispatcher struct {
 	sends     sync.WaitGroup // attempts in flight
 	recorder  sync.WaitGroup
 	started   bool
+	stopped   bool
 }
 
 // New returns a dispatcher on db. Start it with Start.
@@ -180,9 +181,10 @@ func (d *Dispatcher) Start() {
 // aborted and recovered later through their lease, by this process after
 // a restart or by another one.
 func (d *Dispatcher) Stop(ctx context.Context) error {
-	if !d.started {
+	if !d.started || d.stopped {
 		return nil
 	}
+	d.stopped = true
 	unregister(d)
 	d.stopLoops()
 	d.loops.Wait()
