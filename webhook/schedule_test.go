@@ -63,7 +63,7 @@ func TestRetryAfter(t *testing.T) {
 	}{
 		{resp(429, "120"), 120 * time.Second},
 		{resp(503, "5"), 10 * time.Second}, // never sooner than the schedule
-		{resp(429, "86400"), time.Hour},     // clamped
+		{resp(429, "86400"), time.Hour},    // clamped
 		{resp(429, now.Add(3*time.Minute).Format(http.TimeFormat)), 3 * time.Minute},
 		{resp(500, "120"), 10 * time.Second}, // only 429 and 503
 		{resp(429, "soon"), 10 * time.Second},
