@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"

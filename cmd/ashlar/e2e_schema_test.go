@@ -398,6 +398,31 @@ var requests = map[string]func(h *schemaHarness) any{
 		return map[string]any{"candidateId": h.fx["candidate"], "applicationId": h.fx["application"], "surveyFormDefinitionId": h.surveyForm("CandidateExperience"),
 			"submittedValues": map[string]any{"overall_experience": map[string]any{"score": 4}, "comments": "Smooth"}}
 	},
+	"referral.create": func(h *schemaHarness) any {
+		_, env, err := h.post("referralForm.info", map[string]any{})
+		if err != nil {
+			h.t.Fatalf("referralForm.info: %v", err)
+		}
+		form := env["results"].(map[string]any)
+		return map[string]any{"id": form["id"], "creditedToUserId": h.fx["user"], "fieldSubmissions": []any{
+			map[string]any{"path": "_systemfield_job", "value": map[string]any{"title": "Schema Engineer", "value": h.fx["job"]}},
+			map[string]any{"path": "_systemfield_name", "value": "Referred Person"},
+			map[string]any{"path": "_systemfield_email", "value": "referred." + ashby.NewID()[:8] + "@example.com"}}}
+	},
+	"assessment.addCompletedToCandidate": func(h *schemaHarness) any {
+		return map[string]any{"candidateId": h.fx["candidate"], "partnerId": ashby.NewID(), "timestamp": time.Now().UnixMilli(), "assessment": map[string]any{
+			"assessmentTypeId": ashby.NewID(), "assessmentId": ashby.NewID(), "assessmentName": "Coding exercise",
+			"result":   map[string]any{"identifier": "score", "label": "Score", "type": "numeric_score", "value": 87},
+			"metadata": []any{map[string]any{"identifier": "duration", "label": "Duration", "type": "numeric_duration_minutes", "value": 55}}}}
+	},
+	"assessment.update": func(h *schemaHarness) any {
+		id := ashby.NewID()
+		h.call("assessment.create", map[string]any{"candidateId": h.fx["candidate"], "assessmentTypeId": ashby.NewID(), "assessmentId": id})
+		return map[string]any{"assessment_id": id, "timestamp": time.Now().UnixMilli(),
+			"assessment_status": map[string]any{"identifier": "status", "label": "Status", "type": "string", "value": "Started"}}
+	},
+	"report.generate":     func(h *schemaHarness) any { return map[string]any{"reportId": reportID} },
+	"report.synchronous":  func(h *schemaHarness) any { return map[string]any{"reportId": reportID} },
 	"candidate.anonymize": func(h *schemaHarness) any { return h.freshCandidate() },
 	"canidate.anonymize":  func(h *schemaHarness) any { return h.freshCandidate() },
 	"application.changeStage": func(h *schemaHarness) any {
@@ -408,6 +433,9 @@ var requests = map[string]func(h *schemaHarness) any{
 		return map[string]any{"locationId": h.pool["location"][0], "parentLocationHierarchyId": region["id"]}
 	},
 }
+
+// reportID is Ashlar's built-in "Applications by Stage" report.
+const reportID = "6f1d2a3e-0b1c-4c55-9a2e-7e1f0a9b1001"
 
 // freshCandidate creates a candidate with no applications (one that may
 // be anonymized) and returns {candidateId}.
