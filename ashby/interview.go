@@ -88,8 +88,10 @@ type InterviewEvent struct {
 	InterviewerCalendarEventID *string            `json:"interviewerCalendarEventId"`
 	HasSubmittedFeedback       bool               `json:"hasSubmittedFeedback"`
 	// Interview is present only when expanded.
-	Interview             *Interview      `json:"interview,omitempty"`
-	NotetakerTranscriptID *string         `json:"notetakerTranscriptId"`
+	Interview *Interview `json:"interview,omitempty"`
+	// NotetakerTranscriptID is omitted rather than null: Ashlar has no
+	// notetaker, and the description's schema for it admits no null.
+	NotetakerTranscriptID *string         `json:"notetakerTranscriptId,omitempty"`
 	ExtraData             json.RawMessage `json:"extraData,omitempty"`
 }
 

@@ -56,6 +56,21 @@ var Exceptions = []Exception{
 		},
 	},
 	{
+		// Some fields are typed ["string", "null"] with an enum that
+		// lists only strings (an event interviewer's trainingRole, which
+		// is required and null for anyone not in training). Under JSON
+		// Schema the enum refuses null, so the null the type allows (and
+		// Ashby sends) could never pass; the enum is read as allowing it.
+		ID: "nullable-enum", Doc: "nullable-enum",
+		Patch: func(n map[string]any) {
+			types, ok := n["type"].([]any)
+			enum, hasEnum := n["enum"].([]any)
+			if ok && hasEnum && slices.Contains(types, any("null")) && !slices.Contains(enum, nil) {
+				n["enum"] = append(enum, nil)
+			}
+		},
+	},
+	{
 		// The description writes alternatives that overlap (a string is
 		// both "String" and "LongText" and "ValueSelect") under oneOf,
 		// which JSON Schema fails when more than one matches. Ashby's own
