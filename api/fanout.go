@@ -69,8 +69,23 @@ func (s *Service) refreshJob(ctx context.Context, tx *store.Tx, org string, j *a
 	return nil
 }
 
+// userEmbedders rewrite the documents of other categories that embed a
+// user (interview schedules, feedback, interviewer pools …).
+var userEmbedders []func(ctx context.Context, s *Service, tx *store.Tx, org string, u *ashby.User) error
+
+// OnUserChange registers f to rewrite, in tx, documents that embed user u
+// whenever u changes; categories that embed users register from init.
+func OnUserChange(f func(ctx context.Context, s *Service, tx *store.Tx, org string, u *ashby.User) error) {
+	userEmbedders = append(userEmbedders, f)
+}
+
 // refreshUser rewrites every document that embeds user u.
 func (s *Service) refreshUser(ctx context.Context, tx *store.Tx, org string, u *ashby.User) error {
+	for _, f := range userEmbedders {
+		if err := f(ctx, s, tx, org, u); err != nil {
+			return err
+		}
+	}
 	member := func(m *ashby.HiringTeamMember) {
 		if m.UserID == u.ID {
 			m.FirstName, m.LastName, m.Email = u.FirstName, u.LastName, u.Email

@@ -32,11 +32,19 @@ func init() {
 
 // InterviewSchedules: Parent = application; Ref = interview stage; State =
 // status; T1 = when a Scheduled schedule's last event ends (ms), the time
-// its status moves on by itself.
-var InterviewSchedules = store.Kind[ashby.InterviewSchedule]{Name: "interview_schedule", Index: func(s *ashby.InterviewSchedule) store.Index {
+// its status moves on by itself; Keys: every user it embeds.
+var InterviewSchedules = store.Kind[ashby.InterviewSchedule]{Name: "interview_schedule", HasKeys: true, Index: func(s *ashby.InterviewSchedule) store.Index {
 	idx := store.Index{ID: s.ID, CreatedAt: s.CreatedAt.Time, Parent: s.ApplicationID, Ref: s.InterviewStageID, State: s.Status}
 	if s.Status == ashby.ScheduleScheduled {
 		idx.T1 = lastEnd(s).UnixMilli()
+	}
+	if s.ScheduledBy != nil {
+		idx.Keys = append(idx.Keys, store.Key{Name: "user", Value: s.ScheduledBy.ID})
+	}
+	for _, e := range s.InterviewEvents {
+		for _, u := range e.Interviewers {
+			idx.Keys = append(idx.Keys, store.Key{Name: "user", Value: u.ID})
+		}
 	}
 	return idx
 }}

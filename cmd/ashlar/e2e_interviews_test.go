@@ -542,6 +542,35 @@ func TestE2EInterviewsAndFeedback(t *testing.T) {
 			t.Fatalf("event sync: %v", got)
 		}
 
+		// Renaming a user rewrites the schedules and feedback that embed them.
+		h.call("user.update", map[string]any{"userId": ada.ID, "firstName": "Augusta"}, nil)
+		h.call("applicationFeedback.list", map[string]any{"applicationId": app.ID}, &fbs)
+		h.call("interviewSchedule.list", map[string]any{"applicationId": app.ID}, &scheds)
+		seen := 0
+		for _, fb := range fbs {
+			if fb.SubmittedByUser.ID == ada.ID {
+				seen++
+				if fb.SubmittedByUser.FirstName != "Augusta" {
+					t.Fatalf("feedback keeps the old name: %+v", fb.SubmittedByUser)
+				}
+			}
+		}
+		for _, sc := range scheds {
+			for _, e := range sc.InterviewEvents {
+				for _, iv := range e.Interviewers {
+					if iv.ID == ada.ID {
+						seen++
+						if iv.FirstName != "Augusta" {
+							t.Fatalf("schedule %s keeps the old name: %+v", sc.ID, iv.User)
+						}
+					}
+				}
+			}
+		}
+		if seen < 3 {
+			t.Fatalf("renamed user seen %d times", seen)
+		}
+
 		// The outbox has interviewScheduleCreate for every schedule, each
 		// with its interviewScheduleUpdate carrying the candidate.
 		creates, updates := 0, 0
