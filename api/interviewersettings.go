@@ -134,8 +134,8 @@ func (s *Service) createInterviewerPause(ctx context.Context, c *rpc.Call, req *
 	if req.StartsAt != nil {
 		p.StartsAt = *req.StartsAt
 	}
-	if c := strings.TrimSpace(req.Comment); c != "" {
-		p.Comment = &c
+	if comment := strings.TrimSpace(req.Comment); comment != "" {
+		p.Comment = &comment
 	}
 	if p.EndsAt != nil && !p.EndsAt.After(p.StartsAt.Time) {
 		return rpc.Result[ashby.InterviewerPause]{}, ashby.InvalidInput("endsAt", "endsAt must be after startsAt")

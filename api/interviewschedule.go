@@ -28,6 +28,36 @@ import (
 func init() {
 	register((*Service).interviewScheduleEndpoints)
 	AddExpansion("interviewEvent", "interview", expandByID(Interviews, "interviewId"))
+	OnApplicationDelete(deleteApplicationInterviews)
+}
+
+// deleteApplicationInterviews deletes a deleted application's schedules,
+// their events and its feedback, which have no meaning without it.
+func deleteApplicationInterviews(ctx context.Context, tx *store.Tx, org, applicationID string) error {
+	scheds, err := InterviewSchedules.Find(ctx, tx, org, store.Filter{Parent: applicationID})
+	if err != nil {
+		return err
+	}
+	for _, sc := range scheds {
+		for _, e := range sc.InterviewEvents {
+			if err := InterviewEvents.Delete(ctx, tx, org, e.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if err := InterviewSchedules.Delete(ctx, tx, org, sc.ID); err != nil {
+			return err
+		}
+	}
+	fbs, err := Feedback.Find(ctx, tx, org, store.Filter{Parent: applicationID})
+	if err != nil {
+		return err
+	}
+	for _, f := range fbs {
+		if err := Feedback.Delete(ctx, tx, org, f.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // InterviewSchedules: Parent = application; Ref = interview stage; State =

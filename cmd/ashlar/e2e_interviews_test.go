@@ -625,6 +625,23 @@ func TestE2EInterviewsAndFeedback(t *testing.T) {
 		}
 
 		h.fails("notetakerTranscript.info", map[string]any{"notetakerTranscriptId": ashby.NewID()}, "notetaker_transcript_not_enabled")
+
+		// Deleting an application deletes its schedules, events and feedback.
+		var cand2 ashby.Candidate
+		h.call("candidate.create", map[string]any{"name": "Barbara Liskov"}, &cand2)
+		var app2 ashby.Application
+		h.call("application.create", map[string]any{"candidateId": cand2.ID, "jobId": f.job.ID}, &app2)
+		var gone ashby.InterviewSchedule
+		h.call("interviewSchedule.create", map[string]any{"applicationId": app2.ID, "interviewEvents": []any{ev(past, 30, "", email(cy))}}, &gone)
+		h.call("applicationFeedback.submit", map[string]any{"applicationId": app2.ID, "formDefinitionId": defaultForm.ID, "userId": cy.ID,
+			"interviewEventId": gone.InterviewEvents[0].ID, "feedbackForm": answers("overall_recommendation", map[string]any{"score": 1}, "feedback", "No")}, nil)
+		h.call("application.delete", map[string]any{"applicationId": app2.ID}, nil)
+		h.call("interviewSchedule.list", map[string]any{"applicationId": app2.ID}, &scheds)
+		h.call("applicationFeedback.list", map[string]any{"applicationId": app2.ID}, &fbs)
+		if len(scheds) != 0 || len(fbs) != 0 {
+			t.Fatalf("a deleted application's %d schedules and %d feedback remain", len(scheds), len(fbs))
+		}
+		h.fails("interviewBriefing.info", map[string]any{"interviewEventId": gone.InterviewEvents[0].ID}, "interview_event_not_found")
 	})
 }
 
