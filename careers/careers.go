@@ -1,0 +1,567 @@
+// Package careers is the server-rendered careers site: each public job
+// board's listing, posting pages and apply forms, themed with the
+// organization's name, logo and colour. Pages work without JavaScript
+// (the site sends none) and are built to WCAG AA.
+//
+// The site calls the hiring service in-process (api.Service), never the
+// RPC API with a key, so no API key exists for a browser to see. Listing
+// and posting pages render from the posting API's board snapshots
+// (jobboard.Handler), so both show the same postings and share one
+// invalidation scheme.
+package careers
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ashlarhq/ashlar/api"
+	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/files"
+	"github.com/ashlarhq/ashlar/forms"
+	"github.com/ashlarhq/ashlar/jobboard"
+	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/store"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// Options configure the site.
+type Options struct {
+	// PostsPerMinute and Burst limit application POSTs per client IP
+	// (default 10 a minute with bursts of 10; 0 disables the limit when
+	// Burst is negative).
+	PostsPerMinute, Burst int
+	Log                   *slog.Logger
+}
+
+// Site serves the careers pages.
+type Site struct {
+	svc    *api.Service
+	boards *jobboard.Handler
+	csrf   csrf
+	limit  *limiter
+	pages  map[string]*template.Template
+	css    []byte
+	log    *slog.Logger
+}
+
+// New returns the site for svc, rendering boards from the posting API's
+// snapshots.
+func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.PostsPerMinute == 0 && o.Burst == 0 {
+		o.PostsPerMinute, o.Burst = 10, 10
+	}
+	if o.Burst < 0 {
+		o.PostsPerMinute = 0
+	}
+	key := hmacKey(svc.DB.Secret(), "ashlar careers csrf v1")
+	s := &Site{svc: svc, boards: boards, csrf: csrf{key: key}, limit: newLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
+	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/fields.html")
+	if err != nil {
+		return nil, fmt.Errorf("careers templates: %w", err)
+	}
+	for _, p := range []string{"list", "posting", "apply", "submitted", "message"} {
+		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+p+".html")
+		if err != nil {
+			return nil, fmt.Errorf("careers template %s: %w", p, err)
+		}
+		s.pages[p] = t
+	}
+	if s.css, err = assets.ReadFile("static/careers.css"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func hmacKey(secret []byte, purpose string) []byte {
+	k := append([]byte{}, secret...)
+	return append(k, purpose...)
+}
+
+// Routes mounts the site on mux under /jobs/.
+func (s *Site) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /jobs/_assets/careers.css", s.serveCSS)
+	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
+	mux.HandleFunc("GET /jobs/{board}", s.serveList)
+	mux.HandleFunc("GET /jobs/{board}/{posting}", s.servePosting)
+	mux.HandleFunc("GET /jobs/{board}/{posting}/application", s.serveApply)
+	mux.HandleFunc("POST /jobs/{board}/{posting}/application", s.serveSubmit)
+	mux.HandleFunc("GET /jobs/{board}/{posting}/application/submitted", s.serveSubmitted)
+}
+
+func (s *Site) serveCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Write(s.css)
+}
+
+func (s *Site) serveTheme(w http.ResponseWriter, r *http.Request) {
+	snap, ok := s.board(w, r)
+	if !ok {
+		return
+	}
+	color := accessibleColor(snap.Board.Theme.PrimaryColor)
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	fmt.Fprintf(w, ":root { --brand: %s; }\n", color)
+}
+
+// page is what every page's layout needs.
+type page struct {
+	Title, OrgName, BoardTitle, BoardURL, LogoURL, ThemeURL, Lang string
+	Description                                                   string
+}
+
+func (s *Site) pageFor(snap *api.BoardSnapshot, title string) page {
+	b := snap.Board
+	return page{Title: title, OrgName: snap.Org.Name, BoardTitle: b.Title, BoardURL: "/jobs/" + b.Name, LogoURL: b.Theme.LogoURL,
+		ThemeURL: "/jobs/" + b.Name + "/theme.css", Lang: "en"}
+}
+
+func (s *Site) render(w http.ResponseWriter, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		s.log.Error("render careers page", "page", name, "error", err)
+		http.Error(w, "Internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	securityHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type messageData struct {
+	page
+	Heading, Message string
+	Link, LinkText   string
+}
+
+func (s *Site) message(w http.ResponseWriter, status int, snap *api.BoardSnapshot, heading, msg string) {
+	var p page
+	if snap != nil {
+		p = s.pageFor(snap, heading)
+	} else {
+		p = page{Title: heading, Lang: "en"}
+	}
+	d := messageData{page: p, Heading: heading, Message: msg}
+	if snap != nil {
+		d.Link, d.LinkText = p.BoardURL, "See all open positions"
+	}
+	s.render(w, status, "message", d)
+}
+
+// board loads the board named in the URL, answering 404 itself.
+func (s *Site) board(w http.ResponseWriter, r *http.Request) (*api.BoardSnapshot, bool) {
+	snap, err := s.boards.Snapshot(r.Context(), r.PathValue("board"))
+	if err != nil {
+		s.log.Error("careers board", "error", err)
+		s.message(w, http.StatusInternalServerError, nil, "Something went wrong", "This page could not be loaded. Please try again in a moment.")
+		return nil, false
+	}
+	if snap == nil {
+		s.message(w, http.StatusNotFound, nil, "Page not found", "There is no careers page at this address.")
+		return nil, false
+	}
+	return snap, true
+}
+
+// posting finds a posting of the board: a listed one in the snapshot,
+// or an unlisted one (published, its job open), which is reachable by
+// its link but not listed, as in Ashby.
+func (s *Site) posting(w http.ResponseWriter, r *http.Request) (*api.BoardSnapshot, *ashby.JobPostingInfo, bool) {
+	snap, ok := s.board(w, r)
+	if !ok {
+		return nil, nil, false
+	}
+	id := strings.ToLower(r.PathValue("posting"))
+	for i, p := range snap.Postings {
+		if p.ID == id {
+			return snap, &snap.Info[i], true
+		}
+	}
+	if ashby.IsUUID(id) {
+		p, err := api.JobPostings.Get(r.Context(), s.svc.DB, snap.Org.ID, id)
+		if err == nil && p.JobBoardID == snap.Board.ID && p.Status == ashby.PostingPublished && !p.IsListed {
+			job, jerr := api.Jobs.Get(r.Context(), s.svc.DB, snap.Org.ID, p.JobID)
+			if jerr == nil && job.Status == ashby.JobOpen && (p.ApplicationDeadline == nil || p.ApplicationDeadline.After(time.Now())) {
+				info, err := s.svc.PostingInfo(r.Context(), s.svc.DB, snap.Org.ID, p)
+				if err == nil {
+					return snap, info, true
+				}
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Error("careers posting", "error", err)
+		}
+	}
+	s.message(w, http.StatusNotFound, snap, "Position not found", "This position is no longer open, or the link is wrong.")
+	return nil, nil, false
+}
+
+// Listing.
+
+type jobCard struct {
+	Title, URL, Location, Workplace, Employment, Team, Compensation string
+}
+
+type group struct {
+	Department string
+	Jobs       []jobCard
+}
+
+type listData struct {
+	page
+	Groups                            []group
+	Departments, Locations, Workplace []option
+	Q                                 string
+	Count, Total                      int
+	Filtered                          bool
+}
+
+var workplaceLabels = map[string]string{"OnSite": "On-site", "Hybrid": "Hybrid", "Remote": "Remote"}
+var employmentLabels = map[string]string{"FullTime": "Full time", "PartTime": "Part time", "Intern": "Internship", "Contract": "Contract", "Temporary": "Temporary"}
+
+// utmQuery keeps the landing URL's UTM parameters on the site's links,
+// so that they reach the apply form and the application's source.
+func utmQuery(r *http.Request) string {
+	q := url.Values{}
+	for _, k := range utmKeys {
+		if v := r.URL.Query().Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+var utmKeys = []string{"utm_source", "utm_campaign", "utm_medium", "utm_term", "utm_content"}
+
+func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
+	snap, ok := s.board(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	dept, loc, wp, search := q.Get("department"), q.Get("location"), q.Get("workplaceType"), strings.TrimSpace(q.Get("q"))
+	utm := utmQuery(r)
+	d := listData{page: s.pageFor(snap, "Jobs at "+snap.Org.Name), Q: search, Total: len(snap.Info), Filtered: dept != "" || loc != "" || wp != "" || search != ""}
+	d.Description = fmt.Sprintf("%d open positions at %s", len(snap.Info), snap.Org.Name)
+	depts, locs, wps := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	byDept := map[string][]jobCard{}
+	needle := strings.ToLower(search)
+	for i, info := range snap.Info {
+		pub := snap.Public[i]
+		locNames := []string{pub.Location}
+		for _, sl := range pub.SecondaryLocations {
+			locNames = append(locNames, sl.Location)
+		}
+		depts[info.DepartmentName] = true
+		for _, l := range locNames {
+			if l != "" {
+				locs[l] = true
+			}
+		}
+		if info.WorkplaceType != "" {
+			wps[info.WorkplaceType] = true
+		}
+		if dept != "" && info.DepartmentName != dept || loc != "" && !slices.Contains(locNames, loc) || wp != "" && info.WorkplaceType != wp {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(info.Title+" "+info.DepartmentName+" "+info.TeamName+" "+strings.Join(locNames, " ")+" "+info.DescriptionPlain), needle) {
+			continue
+		}
+		card := jobCard{Title: info.Title, URL: "/jobs/" + snap.Board.Name + "/" + info.ID + utm, Location: strings.Join(locNames, " · "),
+			Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType]}
+		if info.TeamName != info.DepartmentName {
+			card.Team = info.TeamName
+		}
+		if info.ShouldDisplayCompensationOnJobBoard && info.CompensationTierSummary != nil {
+			card.Compensation = *info.CompensationTierSummary
+		}
+		byDept[info.DepartmentName] = append(byDept[info.DepartmentName], card)
+		d.Count++
+	}
+	names := make([]string, 0, len(byDept))
+	for n := range byDept {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		label := n
+		if label == "" {
+			label = "Other"
+		}
+		d.Groups = append(d.Groups, group{Department: label, Jobs: byDept[n]})
+	}
+	d.Departments = options(depts, dept, nil)
+	d.Locations = options(locs, loc, nil)
+	d.Workplace = options(wps, wp, workplaceLabels)
+	s.render(w, http.StatusOK, "list", d)
+}
+
+func options(set map[string]bool, selected string, labels map[string]string) []option {
+	var out []option
+	for v := range set {
+		if v == "" {
+			continue
+		}
+		l := v
+		if labels != nil && labels[v] != "" {
+			l = labels[v]
+		}
+		out = append(out, option{Label: l, Value: v, Checked: v == selected})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
+
+// Posting page.
+
+type postingData struct {
+	page
+	P                                   *ashby.JobPostingInfo
+	Description                         template.HTML
+	Locations                           []string
+	Workplace, Employment, Compensation string
+	Tiers                               []ashby.CompensationTier
+	JSONLD                              template.JS
+	ApplyURL                            string
+}
+
+func (s *Site) servePosting(w http.ResponseWriter, r *http.Request) {
+	snap, info, ok := s.posting(w, r)
+	if !ok {
+		return
+	}
+	ld, _ := json.Marshal(info.LinkedData) // json.Marshal escapes <, > and &: safe inside <script>
+	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Description: template.HTML(info.DescriptionHTML),
+		Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
+		ApplyURL: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application" + utmQuery(r)}
+	d.page.Description = info.DescriptionSocial
+	d.Locations = s.locationNames(snap, info)
+	if info.ShouldDisplayCompensationOnJobBoard && info.Compensation.CompensationTierSummary != nil {
+		d.Compensation = *info.Compensation.CompensationTierSummary
+		if len(info.Compensation.CompensationTiers) > 1 {
+			d.Tiers = info.Compensation.CompensationTiers
+		}
+	}
+	s.render(w, http.StatusOK, "posting", d)
+}
+
+func (s *Site) locationNames(snap *api.BoardSnapshot, info *ashby.JobPostingInfo) []string {
+	for i := range snap.Info {
+		if snap.Info[i].ID == info.ID {
+			out := []string{snap.Public[i].Location}
+			for _, sl := range snap.Public[i].SecondaryLocations {
+				out = append(out, sl.Location)
+			}
+			return out
+		}
+	}
+	return []string{info.LocationName}
+}
+
+// Apply form.
+
+type errorLink struct{ ID, Title, Message string }
+
+type applyData struct {
+	page
+	P                 *ashby.JobPostingInfo
+	Action, CSRF, Key string
+	Sections          []sectionView
+	Errors            []errorLink
+	FormError         string
+	UTM               []option
+	MaxSize           string
+}
+
+func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals posted, errs map[string]string) applyData {
+	d := applyData{page: s.pageFor(snap, "Apply: "+info.Title+" – "+snap.Org.Name), P: info,
+		Action: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application", CSRF: s.csrf.token(w, r),
+		Sections: buildSections(info.ApplicationFormDefinition, vals, errs)}
+	d.Key = vals.get("idempotency_key")
+	if d.Key == "" {
+		d.Key = randomToken()
+	}
+	for _, k := range utmKeys {
+		v := vals.get(k)
+		if v == "" {
+			v = r.URL.Query().Get(k)
+		}
+		if v != "" {
+			d.UTM = append(d.UTM, option{Label: k, Value: v})
+		}
+	}
+	if fs, err := s.svc.FileStore(); err == nil {
+		d.MaxSize = fmt.Sprintf("%d MB", fs.MaxSize()>>20)
+	}
+	for _, sec := range d.Sections {
+		for _, f := range sec.Fields {
+			if f.Error != "" {
+				d.Errors = append(d.Errors, errorLink{ID: f.ID, Title: f.Title, Message: f.Error})
+			}
+		}
+	}
+	return d
+}
+
+func (s *Site) serveApply(w http.ResponseWriter, r *http.Request) {
+	snap, info, ok := s.posting(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, http.StatusOK, "apply", s.applyData(w, r, snap, info, posted{}, nil))
+}
+
+// honeypot is a field people never see (hidden from view and from
+// assistive technology); bots that fill every input fill it.
+const honeypot = "fax_number"
+
+func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	snap, info, ok := s.posting(w, r)
+	if !ok {
+		return
+	}
+	ip := rpc.ClientIP(r)
+	if ok, wait := s.limit.allow(ip, time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		s.message(w, http.StatusTooManyRequests, snap, "Too many submissions", "Too many applications were sent from your network just now. Your application was not submitted; please wait a minute and try again.")
+		return
+	}
+	fs, _ := s.svc.FileStore()
+	fileFields := 0
+	for _, e := range forms.Fields(info.ApplicationFormDefinition) {
+		if e.Field.Type == ashby.FieldFile {
+			fileFields++
+		}
+	}
+	maxBody := int64(4 << 20)
+	if fs != nil {
+		maxBody += int64(fileFields) * fs.MaxSize()
+	}
+	vals, staged, rejected, err := readForm(r.Context(), fs, r, maxBody)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.message(w, http.StatusRequestEntityTooLarge, snap, "Files too large", "Your application was not submitted: the files you attached are too large. Please attach smaller files and try again.")
+			return
+		}
+		s.log.Warn("careers: unreadable application", "error", err)
+		s.message(w, http.StatusBadRequest, snap, "Application not submitted", "Your application could not be read. Please go back and try again.")
+		return
+	}
+	defer func() {
+		for _, st := range staged {
+			st.Remove()
+		}
+	}()
+	if !s.csrf.valid(r, vals.get("csrf")) {
+		s.message(w, http.StatusForbidden, snap, "Application not submitted", "Your session expired or the form came from another site. Your application was not submitted: please open the form again and resubmit it.")
+		return
+	}
+	if vals.get(honeypot) != "" {
+		s.log.Warn("careers: honeypot filled", "ip", ip)
+		s.message(w, http.StatusBadRequest, snap, "Application not submitted", "Your application was not submitted because a field meant to be left empty was filled in. Please open the form again and resubmit it.")
+		return
+	}
+	key := vals.get("idempotency_key")
+	if len(key) < 16 || len(key) > 64 {
+		key = randomToken()
+		vals["idempotency_key"] = []string{key}
+	}
+	sub := api.Submission{JobPostingID: info.ID, Answers: answers(info.ApplicationFormDefinition, vals, staged, rejected),
+		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), IdempotencyKey: "careers:" + snap.Board.ID + ":" + key,
+		FallbackSource: "Careers Page"}
+	utm := ashby.UTMData{Source: vals.get("utm_source"), Campaign: vals.get("utm_campaign"), Medium: vals.get("utm_medium"), Term: vals.get("utm_term"), Content: vals.get("utm_content")}
+	if utm != (ashby.UTMData{}) {
+		sub.UTM = &utm
+	}
+	res, err := s.svc.SubmitApplicationForm(r.Context(), snap.Org.ID, sub)
+	if err != nil {
+		s.submitFailed(w, r, snap, info, vals, staged, err)
+		return
+	}
+	http.Redirect(w, r, "/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(res.SubmittedFormInstance.ID), http.StatusSeeOther)
+}
+
+func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals posted, staged map[string]*files.Staged, err error) {
+	ae, ok := ashby.AsError(err)
+	if !ok || ae.Status >= 500 {
+		s.log.Error("careers: submit application", "error", err)
+		s.message(w, http.StatusInternalServerError, snap, "Application not submitted", "We could not save your application because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
+		return
+	}
+	errs := map[string]string{}
+	if fe, ok := ae.Meta["fieldErrors"].([]forms.FieldError); ok {
+		for _, e := range fe {
+			errs[e.Path] = sentence(e.Message)
+		}
+	}
+	d := s.applyData(w, r, snap, info, vals, errs)
+	if len(errs) == 0 {
+		d.FormError = ae.Message
+	}
+	if len(staged) > 0 {
+		d.FormError = strings.TrimSpace(d.FormError + " Browsers do not keep attached files after an error: please attach your files again.")
+	}
+	s.render(w, http.StatusUnprocessableEntity, "apply", d)
+}
+
+// sentence capitalises a validation message for display beside its field.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
+}
+
+type submittedData struct {
+	page
+	P   *ashby.JobPostingInfo
+	Ref string
+}
+
+func (s *Site) serveSubmitted(w http.ResponseWriter, r *http.Request) {
+	snap, info, ok := s.posting(w, r)
+	if !ok {
+		return
+	}
+	ref := r.URL.Query().Get("ref")
+	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, ref)
+	if !ashby.IsUUID(ref) || err != nil || sub.JobPostingID != info.ID {
+		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, http.StatusOK, "submitted", submittedData{page: s.pageFor(snap, "Application received – "+snap.Org.Name), P: info, Ref: ref})
+}

@@ -1,0 +1,165 @@
+package careers
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// csrf implements the double-submit pattern with a signed token: a
+// random nonce in an HttpOnly cookie, and in the form the HMAC of that
+// nonce. A cross-site form cannot read the cookie to forge the field,
+// and the SameSite=Lax cookie is not sent with cross-site POSTs anyway.
+type csrf struct{ key []byte }
+
+const csrfCookie = "ashlar_csrf"
+
+func (c csrf) sign(nonce string) string {
+	m := hmac.New(sha256.New, c.key)
+	m.Write([]byte("csrf\x00" + nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// token returns the form token for the request, setting the cookie when
+// the browser has none.
+func (c csrf) token(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) >= 16 {
+		return c.sign(ck.Value)
+	}
+	nonce := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: nonce, Path: "/jobs/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 24 * 3600})
+	return c.sign(nonce)
+}
+
+func (c csrf) valid(r *http.Request, token string) bool {
+	ck, err := r.Cookie(csrfCookie)
+	if err != nil || len(ck.Value) < 16 || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(token), []byte(c.sign(ck.Value)))
+}
+
+func randomToken() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// limiter is a token bucket per client IP for application POSTs: it
+// stops a script from flooding the hiring team with applications while
+// leaving room for a person who fixes a validation error and retries.
+type limiter struct {
+	mu      sync.Mutex
+	rate    float64 // tokens per second
+	burst   float64
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(perMinute, burst int) *limiter {
+	return &limiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// allow takes a token for ip, or says how long to wait.
+func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
+	if l.rate <= 0 {
+		return true, 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.last).Seconds()*l.rate > l.burst {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b := l.buckets[ip]
+	if b == nil {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[ip] = b
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// securityHeaders are set on every careers page. The pages need no
+// script at all, so the policy allows none; styles come from this server;
+// images may be the organization's logo from anywhere on the web.
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' https: http: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+}
+
+// Theme colours: the organization's colour is used for links, headings
+// and buttons, adjusted until it meets WCAG AA contrast (4.5:1) on white
+// so that branding never makes the site unreadable.
+
+const defaultColor = "#3b4fd8"
+
+func parseHex(c string) (r, g, b float64, ok bool) {
+	if len(c) != 7 || c[0] != '#' {
+		return 0, 0, 0, false
+	}
+	v, err := strconv.ParseUint(c[1:], 16, 32)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	return float64(v >> 16 & 0xff), float64(v >> 8 & 0xff), float64(v & 0xff), true
+}
+
+func channel(c float64) float64 {
+	c /= 255
+	if c <= 0.03928 {
+		return c / 12.92
+	}
+	return math.Pow((c+0.055)/1.055, 2.4)
+}
+
+func luminance(r, g, b float64) float64 {
+	return 0.2126*channel(r) + 0.7152*channel(g) + 0.0722*channel(b)
+}
+
+func contrast(l1, l2 float64) float64 {
+	if l1 < l2 {
+		l1, l2 = l2, l1
+	}
+	return (l1 + 0.05) / (l2 + 0.05)
+}
+
+// accessibleColor darkens c until white text on it (and it on white)
+// reaches a 4.5:1 contrast ratio.
+func accessibleColor(c string) string {
+	r, g, b, ok := parseHex(strings.ToLower(c))
+	if !ok {
+		r, g, b, _ = parseHex(defaultColor)
+	}
+	for i := 0; i < 100 && contrast(1, luminance(r, g, b)) < 4.6; i++ {
+		r, g, b = r*0.95, g*0.95, b*0.95
+	}
+	return fmt.Sprintf("#%02x%02x%02x", int(r), int(g), int(b))
+}
