@@ -159,7 +159,7 @@ func seedSurveys(ctx context.Context, d *Demo) error {
 			"timestamp": time.Now().UnixMilli(), "assessment": map[string]any{"assessmentTypeId": demoAssessmentType, "assessmentId": ashby.NewID(),
 				"assessmentName": "Systems design exercise",
 				"result":         map[string]any{"identifier": "score", "label": "Score", "type": "numeric_score", "value": 55 + d.Rand.IntN(45)},
-				"metadata": []map[string]any{{"identifier": "duration", "label": "Time taken (minutes)", "type": "numeric_duration_minutes", "value": 40 + d.Rand.IntN(50)}},
+				"metadata":       []map[string]any{{"identifier": "duration", "label": "Time taken (minutes)", "type": "numeric_duration_minutes", "value": 40 + d.Rand.IntN(50)}},
 			}}, nil); err != nil {
 			return err
 		}
