@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Browser tests (careers/browser_test.go) drive Debian's Chromium through
+# chromedp and inject axe-core from npm into each careers page.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium (Debian package)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
+
+echo "installing axe-core (npm)"
+(cd careers/testdata/axe && npm ci --no-audit --no-fund --loglevel=error)
+test -f careers/testdata/axe/node_modules/axe-core/axe.min.js
