@@ -60,9 +60,15 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 		case <-poll.C:
 		case <-due.C:
 		}
+		busy := false
 		for {
 			free, full := d.free()
-			if free <= 0 {
+			// Under load, claim in batches: with attempts in flight, wait
+			// for a quarter of the workers to free up (their completions
+			// wake this loop) rather than run a claim transaction per
+			// completion.
+			if free <= 0 || free < d.cfg.Workers/4 {
+				busy = free < d.cfg.Workers
 				break
 			}
 			n, err := d.claim(ctx, free, full)
@@ -86,6 +92,9 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 		// (tests) is kept precisely; the poll ticker covers the rest. A
 		// delivery already due but not taken (this process is at a limit,
 		// or it came due during the claim) is looked at again shortly.
+		if busy {
+			continue
+		}
 		next, err := d.nextDue(ctx)
 		if err == nil && next > 0 {
 			due.Reset(max(time.Until(time.UnixMilli(next)), 20*time.Millisecond))
@@ -133,15 +142,63 @@ func (d *Dispatcher) nextDue(ctx context.Context) (int64, error) {
 // applies to retries, and a disabled or deleted setting's deliveries are
 // cancelled rather than sent.
 func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, error) {
+	var c claimed
+	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		c.reset(d) // a retried transaction starts over
+		return d.claimTx(ctx, tx, limit, full, &c)
+	})
+	if err != nil {
+		c.reset(d)
+		return 0, err
+	}
+	return d.launch(&c), nil
+}
+
+// claimed is what a claim took: attempts to start, and deliveries ended
+// without one.
+type claimed struct {
+	jobs []*job
+	done []*result
+}
+
+func (c *claimed) reset(d *Dispatcher) {
+	for _, j := range c.jobs {
+		d.release(j.setting)
+	}
+	c.jobs, c.done = nil, nil
+}
+
+// launch starts the claimed attempts, once their transaction committed.
+// Once the dispatcher is stopping, claimed attempts are not started; their
+// leases expire and they are attempted again later (by any process).
+func (d *Dispatcher) launch(c *claimed) int {
+	for _, r := range c.done {
+		d.cfg.Metrics.deliveries.WithLabelValues(r.state).Inc()
+	}
+	d.launchMu.Lock()
+	defer d.launchMu.Unlock()
+	for _, j := range c.jobs {
+		if d.stopping {
+			d.release(j.setting)
+			continue
+		}
+		d.sends.Add(1)
+		go d.run(j)
+	}
+	return len(c.jobs) + len(c.done)
+}
+
+// claimTx is claim's work inside a transaction; the fan-out and the
+// recorder also call it, so that new deliveries and freed workers are
+// matched in the transaction that produced them.
+func (d *Dispatcher) claimTx(ctx context.Context, tx *store.Tx, limit int, full []string, cl *claimed) error {
+	if limit <= 0 {
+		return nil
+	}
 	now := d.db.Now()
 	nowMs := store.Millis(now)
 	var jobs []*job
-	var done []*result
-	err := d.db.Write(ctx, func(tx *store.Tx) error {
-		for _, j := range jobs { // a retried transaction starts over
-			d.release(j.setting)
-		}
-		jobs, done = jobs[:0], done[:0]
+	{
 		args := []any{nowMs, Settings.Name, limit}
 		exclude := ""
 		if len(full) > 0 {
@@ -205,7 +262,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, 
 					if err := d.finish(ctx, tx, &j, StateFailed, nowMs, lost.err); err != nil {
 						return err
 					}
-					done = append(done, lost)
+					cl.done = append(cl.done, lost)
 					continue
 				}
 			}
@@ -229,7 +286,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, 
 				if err := d.finish(ctx, tx, &j, StateCancelled, nowMs, reason); err != nil {
 					return err
 				}
-				done = append(done, &result{job: &j, state: StateCancelled, err: reason})
+				cl.done = append(cl.done, &result{job: &j, state: StateCancelled, err: reason})
 				continue
 			}
 			if !d.reserve(j.setting) {
@@ -240,6 +297,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, 
 			j.url, j.secret, j.standard = set.RequestURL, meta.SecretToken, set.StandardWebhooks
 			j.leaseOwner = d.cfg.Worker
 			jobs = append(jobs, &j)
+			cl.jobs = append(cl.jobs, &j)
 		}
 		if len(jobs) == 0 {
 			return nil
@@ -255,21 +313,7 @@ func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, 
 			return fmt.Errorf("lease webhook deliveries: %w", err)
 		}
 		return nil
-	})
-	if err != nil {
-		for _, j := range jobs {
-			d.release(j.setting)
-		}
-		return 0, err
 	}
-	for _, r := range done {
-		d.cfg.Metrics.deliveries.WithLabelValues(r.state).Inc()
-	}
-	for _, j := range jobs {
-		d.sends.Add(1)
-		go d.run(j)
-	}
-	return len(jobs) + len(done), nil
 }
 
 // run makes one attempt and hands its result to the recorder.
@@ -420,11 +464,18 @@ func (d *Dispatcher) record(batch []*result) {
 	// deliveries are attempted again (at least once).
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Lease)
 	defer cancel()
+	// The attempts are over: their workers are free, and the transaction
+	// that records them also claims what is due for those workers.
+	for _, r := range batch {
+		d.release(r.job.setting)
+	}
 	var lost []string
+	var cl claimed
 	for i := 0; ; i++ {
 		lost = lost[:0]
 		err := d.db.Write(ctx, func(tx *store.Tx) error {
 			lost = lost[:0]
+			cl.reset(d)
 			for _, r := range batch {
 				if err := d.recordAttempt(ctx, tx, r); err != nil {
 					return err
@@ -441,11 +492,20 @@ func (d *Dispatcher) record(batch []*result) {
 					lost = append(lost, r.job.id)
 				}
 			}
-			return nil
+			d.launchMu.Lock()
+			stopping := d.stopping
+			d.launchMu.Unlock()
+			if stopping {
+				return nil
+			}
+			free, full := d.free()
+			return d.claimTx(ctx, tx, free, full, &cl)
 		})
 		if err == nil {
+			d.launch(&cl)
 			break
 		}
+		cl.reset(d)
 		d.log.Error("record webhook attempts", "err", err, "attempts", len(batch))
 		if !sleep(ctx, backoffAfterError(i)) {
 			break
@@ -456,7 +516,6 @@ func (d *Dispatcher) record(batch []*result) {
 	}
 	m := d.cfg.Metrics
 	for _, r := range batch {
-		d.release(r.job.setting)
 		m.attempts.WithLabelValues(r.outcome).Inc()
 		m.attemptSeconds.Observe(r.latency.Seconds())
 		if r.state != StatePending {

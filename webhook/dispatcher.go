@@ -119,6 +119,9 @@ type Dispatcher struct {
 	recorder  sync.WaitGroup
 	started   bool
 	stopped   bool
+
+	launchMu sync.Mutex
+	stopping bool // no new attempts start
 }
 
 // New returns a dispatcher on db. Start it with Start.
@@ -185,6 +188,9 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 		return nil
 	}
 	d.stopped = true
+	d.launchMu.Lock()
+	d.stopping = true
+	d.launchMu.Unlock()
 	unregister(d)
 	d.stopLoops()
 	d.loops.Wait()

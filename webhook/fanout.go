@@ -89,8 +89,8 @@ type subscriber struct {
 // (transaction id, seq) order and only below the snapshot horizon, the
 // oldest transaction still running: everything below it has finished, and
 // no later event can sort below the cursor. It returns the deliveries
-// queued and the events read; behind reports events that wait for the
-// horizon to move.
+// queued that it could not start itself and the events read; behind
+// reports events that wait for the horizon to move.
 //
 // The cursor row is locked for the transaction, so fan-outs of several
 // processes take turns rather than racing; the unique (event, setting)
@@ -102,8 +102,10 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 			return 0, 0, false, err
 		}
 	}
+	var cl claimed
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
 		n, read, behind = 0, 0, false
+		cl.reset(d)
 		lock := ""
 		if d.db.Engine() == store.Postgres {
 			lock = " FOR UPDATE"
@@ -161,7 +163,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 				}
 				batch = append(batch, ashby.NewID(), e.org, s.id, e.id, e.action, nil, TriggerEvent, StatePending, now, e.createdAt, now)
 				n++
-				if len(batch) >= 200*deliveryCols {
+				if len(batch) >= 50*deliveryCols { // few parameters per statement: SQLite looks $n up linearly
 					if err := flush(); err != nil {
 						return err
 					}
@@ -176,9 +178,21 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 			return fmt.Errorf("advance fan-out cursor: %w", err)
 		}
 		d.cfg.Metrics.fannedOut.Add(float64(len(evs)))
-		return nil
+		if n == 0 {
+			return nil
+		}
+		// Start the new deliveries this process has workers for, in the
+		// same transaction: no separate claim is needed for them.
+		free, full := d.free()
+		return d.claimTx(ctx, tx, free, full, &cl)
 	})
-	return n, read, behind, err
+	if err != nil {
+		cl.reset(d)
+		return 0, 0, false, err
+	}
+	// n becomes the deliveries left for the claim loop.
+	n -= d.launch(&cl)
+	return max(n, 0), read, behind, nil
 }
 
 // subscribers loads the enabled settings of the events' organizations.
