@@ -1,18 +1,73 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/client"
+	"github.com/ashlarhq/ashlar/compat"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/testserver"
 )
+
+var ofrValidator = sync.OnceValues(func() (*compat.Validator, error) {
+	raw, err := os.ReadFile("../../compat/testdata/openapi.json")
+	if err != nil {
+		return nil, err
+	}
+	return compat.NewValidator(raw)
+})
+
+// ofrClient is a client whose every successful response is checked
+// against Ashby's response schema for its endpoint.
+func ofrClient(t *testing.T, srv *testserver.Server, key string) *client.Client {
+	t.Helper()
+	v, err := ofrValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := srv.Client(key)
+	c.HTTP = &http.Client{Timeout: c.HTTP.Timeout, Transport: schemaCheck{t: t, v: v, next: http.DefaultTransport}}
+	return c
+}
+
+type schemaCheck struct {
+	t    *testing.T
+	v    *compat.Validator
+	next http.RoundTripper
+}
+
+func (s schemaCheck) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := s.next.RoundTrip(r)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return res, err
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	endpoint := strings.TrimPrefix(r.URL.Path, "/")
+	var env struct {
+		Success bool `json:"success"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Success && s.v.HasResponseSchema(endpoint) {
+		if err := s.v.Validate(endpoint, body); err != nil {
+			s.t.Errorf("%s response does not match Ashby's schema: %v\n%.600s", endpoint, err, body)
+		}
+	}
+	return res, nil
+}
 
 // End-to-end tests of offers, approvals, openings, hiring teams, job
 // compensation, templates, brands and the application transfer, history and
@@ -123,7 +178,7 @@ func TestE2EOfferLifecycle(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, key := srv.NewOrg()
-		c := srv.Client(key)
+		c := ofrClient(t, srv, key)
 		ctx := context.Background()
 		f := newFixture(t, c)
 		alice, bob := ofrUser(t, c, "Alice"), ofrUser(t, c, "Bob")
@@ -391,7 +446,7 @@ func TestE2EOfferLifecycle(t *testing.T) {
 
 		// Another organization sees and changes none of it.
 		_, key2 := srv.NewOrg()
-		c2 := srv.Client(key2)
+		c2 := ofrClient(t, srv, key2)
 		wantCode(t, c2, "offer.info", map[string]any{"offerId": offer.ID}, "offer_not_found")
 		wantCode(t, c2, "offer.update", map[string]any{"offerId": offer2.ID, "offerForm": ofrSubs()}, "offer_not_found")
 		wantCode(t, c2, "offer.setStatus", map[string]any{"offerId": offer2.ID, "acceptanceStatus": "Cancelled"}, "offer_not_found")
@@ -418,7 +473,7 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, key := srv.NewOrg()
-		c := srv.Client(key)
+		c := ofrClient(t, srv, key)
 		ctx := context.Background()
 		f := newFixture(t, c)
 
@@ -642,7 +697,7 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 			t.Fatalf("opening team: %+v", o1.LatestVersion)
 		}
 		// Only organizationWrite keys manage teams through hiringTeam.*.
-		narrow := srv.Client(srv.Key(slug, "candidatesRead,candidatesWrite,organizationRead"))
+		narrow := ofrClient(t, srv, srv.Key(slug, "candidatesRead,candidatesWrite,organizationRead"))
 		_, err = narrow.Call(ctx, "hiringTeam.addMember", map[string]any{"jobId": f.job.ID, "teamMemberId": alice.ID, "roleId": recruiter.ID}, nil)
 		if e, ok := err.(*client.Error); !ok || e.Status != http.StatusForbidden {
 			t.Fatalf("hiringTeam.addMember without organizationWrite: %v", err)
@@ -693,7 +748,7 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 
 		// Another organization sees and changes none of it.
 		_, key2 := srv.NewOrg()
-		c2 := srv.Client(key2)
+		c2 := ofrClient(t, srv, key2)
 		wantCode(t, c2, "opening.info", map[string]any{"openingId": o1.ID}, "opening_not_found")
 		wantCode(t, c2, "opening.update", map[string]any{"openingId": o1.ID, "description": "x"}, "opening_not_found")
 		wantCode(t, c2, "opening.setOpeningState", map[string]any{"openingId": o1.ID, "openingState": "Open"}, "opening_not_found")
@@ -721,7 +776,7 @@ func TestE2EApplicationTransferHistoryDelete(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, key := srv.NewOrg()
-		c := srv.Client(key)
+		c := ofrClient(t, srv, key)
 		ctx := context.Background()
 		f := newFixture(t, c)
 		var roles []ashby.HiringTeamRole
@@ -842,20 +897,20 @@ func TestE2EApplicationTransferHistoryDelete(t *testing.T) {
 			"approvalStepDefinitions": []map[string]any{{"approvalsRequired": 1, "approvers": []map[string]any{{"userId": alice.ID, "type": "user"}}}}}, nil)
 
 		// Delete needs candidatesDelete.
-		writer := srv.Client(srv.Key(slug, "candidatesRead,candidatesWrite"))
+		writer := ofrClient(t, srv, srv.Key(slug, "candidatesRead,candidatesWrite"))
 		_, err := writer.Call(ctx, "application.delete", map[string]any{"applicationId": app.ID}, nil)
 		if e, ok := err.(*client.Error); !ok || e.Status != http.StatusForbidden || e.Code != "missing_endpoint_permission" {
 			t.Fatalf("application.delete without candidatesDelete: %v", err)
 		}
 		// Another organization cannot delete it either.
 		_, key2 := srv.NewOrg()
-		c2 := srv.Client(key2)
+		c2 := ofrClient(t, srv, key2)
 		wantCode(t, c2, "application.delete", map[string]any{"applicationId": app.ID}, "application_not_found")
 		wantCode(t, c2, "application.transfer", transfer(job2.ID, plan, f.stageByTyp["Active"].ID), "application_not_found")
 		wantCode(t, c2, "application.updateHistory", upReq(entry(hist[2], 0, "2026-01-10T00:00:00Z")), "application_not_found")
 		wantCode(t, c2, "application.addHiringTeamMember", map[string]any{"applicationId": app.ID, "teamMemberId": alice.ID, "roleId": roles[0].ID}, "application_not_found")
 
-		deleter := srv.Client(srv.Key(slug, "candidatesRead,candidatesDelete"))
+		deleter := ofrClient(t, srv, srv.Key(slug, "candidatesRead,candidatesDelete"))
 		var deleted ashby.Application
 		must(t, deleter, "application.delete", map[string]any{"applicationId": app.ID}, ofrZero(&deleted))
 		if deleted.ID != app.ID {
