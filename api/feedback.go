@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ashlarhq/ashlar/ashby"
@@ -298,14 +299,21 @@ func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedback
 // against an interview event by user with form, and returns the event's
 // schedule (locked for update) and the user's seat on the event.
 func (s *Service) feedbackEvent(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, form *ashby.FeedbackFormDefinition, user *ashby.User, eventID string) (*ashby.InterviewSchedule, *ashby.EventInterviewer, error) {
-	ev, err := mustExist(ctx, tx, InterviewEvents, org, eventID, "interview_event", "interviewEventId")
+	found, err := mustExist(ctx, tx, InterviewEvents, org, eventID, "interview_event", "interviewEventId")
 	if err != nil {
 		return nil, nil, err
 	}
-	sched, err := InterviewSchedules.GetForUpdate(ctx, tx, org, ev.InterviewScheduleID)
+	sched, err := InterviewSchedules.GetForUpdate(ctx, tx, org, found.InterviewScheduleID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("interview event %s schedule: %w", ev.ID, err)
+		return nil, nil, notFoundField(err, "interview_event", "interviewEventId", eventID)
 	}
+	// Work from the locked schedule's copy: the event may have been
+	// cancelled or changed since it was read.
+	at := slices.IndexFunc(sched.InterviewEvents, func(e ashby.InterviewEvent) bool { return e.ID == eventID })
+	if at < 0 {
+		return nil, nil, notFoundField(store.ErrNotFound, "interview_event", "interviewEventId", eventID)
+	}
+	ev := &sched.InterviewEvents[at]
 	if sched.ApplicationID != app.ID {
 		return nil, nil, ashby.InvalidInput("interviewEventId", "Interview event %s is not an interview of application %s", ev.ID, app.ID)
 	}
