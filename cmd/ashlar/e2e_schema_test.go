@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"regexp"
@@ -311,7 +312,9 @@ func (h *schemaHarness) run(table *rpc.API) {
 	for _, group := range [][]string{reads, writes, reads, writes, last} {
 		for round := 0; round < 2; round++ {
 			for _, name := range group {
-				if reason, done := h.outcome[name]; done && reason == "" {
+				// Validated and mismatched responses are final; only
+				// failed calls are retried once later calls made records.
+				if reason, done := h.outcome[name]; done && (reason == "" || reason == "schema mismatch") {
 					continue
 				}
 				h.drive(name)
@@ -326,6 +329,10 @@ func readOnly(name string) bool {
 }
 
 func (h *schemaHarness) drive(name string) {
+	if reason, ok := cannotDrive[name]; ok {
+		h.outcome[name] = "cannot drive: " + reason
+		return
+	}
 	req, err := h.request(name)
 	if err != nil {
 		h.outcome[name] = "no request: " + err.Error()
@@ -683,6 +690,8 @@ func (h *schemaHarness) report() {
 		case reason == "not implemented":
 			missing = append(missing, n)
 		case reason == "schema mismatch":
+		case strings.HasPrefix(reason, "cannot drive: "):
+			t.Logf("%s not driven: %s", n, strings.TrimPrefix(reason, "cannot drive: "))
 		default:
 			notDriven = append(notDriven, fmt.Sprintf("%s: %s", n, reason))
 		}
@@ -698,4 +707,326 @@ func (h *schemaHarness) report() {
 		t.Errorf("%d implemented endpoints could not be driven to a success response (add a request to `requests` in e2e_schema_test.go):\n  %s",
 			len(notDriven), strings.Join(notDriven, "\n  "))
 	}
+}
+
+// Scenarios for endpoints that need records made by a particular flow.
+// Each helper makes its records once and remembers them in h.fx.
+
+func init() {
+	for name, f := range map[string]func(h *schemaHarness) any{
+		"application.delete": func(h *schemaHarness) any {
+			return map[string]any{"applicationId": h.freshApplication()}
+		},
+		"application.transfer": func(h *schemaHarness) any {
+			job := h.secondJob()
+			return map[string]any{"applicationId": h.freshApplication(), "jobId": job, "interviewPlanId": h.pool["interviewPlan"][0], "interviewStageId": h.stageOfType("Active")}
+		},
+		"application.updateHistory": func(h *schemaHarness) any {
+			app := h.freshApplication()
+			_, env, err := h.post("application.listHistory", map[string]any{"applicationId": app})
+			if err != nil {
+				h.t.Fatalf("application.listHistory: %v", err)
+			}
+			var hist []any
+			for _, e := range asList(env["results"]) {
+				m := e.(map[string]any)
+				hist = append(hist, map[string]any{"applicationHistoryId": m["id"], "stageId": m["stageId"], "stageNumber": m["stageNumber"], "enteredStageAt": m["enteredStageAt"]})
+			}
+			return map[string]any{"applicationId": app, "applicationHistory": hist}
+		},
+		"application.addHiringTeamMember": func(h *schemaHarness) any {
+			return map[string]any{"applicationId": h.fx["application"], "teamMemberId": h.fx["user"], "roleId": h.roleID()}
+		},
+		"application.removeHiringTeamMember": func(h *schemaHarness) any {
+			return map[string]any{"applicationId": h.fx["application"], "teamMemberId": h.fx["user"], "roleId": h.roleID()}
+		},
+		"hiringTeam.addMember": func(h *schemaHarness) any {
+			return map[string]any{"jobId": h.fx["job"], "teamMemberId": h.fx["user"], "roleId": h.roleID()}
+		},
+		"hiringTeam.removeMember": func(h *schemaHarness) any {
+			return map[string]any{"jobId": h.fx["job"], "teamMemberId": h.fx["user"], "roleId": h.roleID()}
+		},
+		"applicationFeedback.submit": func(h *schemaHarness) any {
+			_, env, err := h.post("feedbackFormDefinition.list", map[string]any{})
+			if err != nil || len(asList(env["results"])) == 0 {
+				h.t.Fatalf("feedbackFormDefinition.list: %v", err)
+			}
+			form := asList(env["results"])[0].(map[string]any)
+			return map[string]any{"applicationId": h.fx["application"], "formDefinitionId": form["id"],
+				"feedbackForm": map[string]any{"fieldSubmissions": h.answers(form["formDefinition"], "")}}
+		},
+		"applicationForm.submit": func(h *schemaHarness) any {
+			posting := h.posting()
+			_, env, err := h.post("jobPosting.info", map[string]any{"jobPostingId": posting})
+			if err != nil {
+				h.t.Fatalf("jobPosting.info: %v", err)
+			}
+			def := env["results"].(map[string]any)["applicationFormDefinition"]
+			return map[string]any{"jobPostingId": posting, "applicationForm": map[string]any{"fieldSubmissions": h.answers(def, "ApplicationForm")}}
+		},
+		"jobPosting.info": func(h *schemaHarness) any { return map[string]any{"jobPostingId": h.posting()} },
+		"jobPosting.update": func(h *schemaHarness) any {
+			return map[string]any{"jobPostingId": h.posting(), "title": "Schema Engineer (m/f/d)"}
+		},
+		"jobPosting.setStatus": func(h *schemaHarness) any { return map[string]any{"jobPostingId": h.posting(), "status": "Published"} },
+		"jobPosting.updateCompensation": func(h *schemaHarness) any {
+			return map[string]any{"jobPostingId": h.posting(), "compensationTiers": compensationTiers()}
+		},
+		"job.updateCompensation": func(h *schemaHarness) any {
+			return map[string]any{"jobId": h.fx["job"], "compensationTiers": compensationTiers()}
+		},
+		"file.info": func(h *schemaHarness) any { return map[string]any{"fileHandle": h.upload("CandidateFiles")} },
+		"candidate.uploadFile": func(h *schemaHarness) any {
+			return map[string]any{"candidateId": h.fx["candidate"], "fileHandle": h.upload("CandidateFiles")}
+		},
+		"candidate.uploadResume": func(h *schemaHarness) any {
+			return map[string]any{"candidateId": h.fx["candidate"], "resumeHandle": h.upload("CandidateResume")}
+		},
+		"interviewSchedule.create": func(h *schemaHarness) any {
+			return map[string]any{"applicationId": h.fx["application"], "interviewEvents": []any{h.event("")}}
+		},
+		"interviewSchedule.update": func(h *schemaHarness) any {
+			sched, event := h.schedule()
+			return map[string]any{"interviewScheduleId": sched, "interviewEvent": h.event(event)}
+		},
+		"interviewSchedule.cancel": func(h *schemaHarness) any { sched, _ := h.schedule(); return map[string]any{"id": sched} },
+		"interviewEvent.list": func(h *schemaHarness) any {
+			sched, _ := h.schedule()
+			return map[string]any{"interviewScheduleId": sched}
+		},
+		"interviewBriefing.info": func(h *schemaHarness) any { _, event := h.schedule(); return map[string]any{"interviewEventId": event} },
+		"offer.create": func(h *schemaHarness) any {
+			process, form, def := h.offerForm(true)
+			return map[string]any{"offerProcessId": process, "offerFormId": form, "offerForm": map[string]any{"fieldSubmissions": h.answers(def, "")}}
+		},
+		"offer.info": func(h *schemaHarness) any { return map[string]any{"offerId": h.offer()} },
+		"offer.setStatus": func(h *schemaHarness) any {
+			return map[string]any{"offerId": h.offer(), "acceptanceStatus": "WaitingOnResponse"}
+		},
+		"offer.setDecidedAt": func(h *schemaHarness) any {
+			id := h.newOffer()
+			h.call("approvalDefinition.update", map[string]any{"entityType": "offer", "entityId": h.fx["lastOfferVersion"], "approvalStepDefinitions": []any{}})
+			h.call("offer.setStatus", map[string]any{"offerId": id, "acceptanceStatus": "Declined"})
+			return map[string]any{"offerId": id, "decidedAt": ashby.Now().String()}
+		},
+		"offer.update": func(h *schemaHarness) any {
+			id := h.offer()
+			_, env, err := h.post("offer.info", map[string]any{"offerId": id})
+			if err != nil {
+				h.t.Fatalf("offer.info: %v", err)
+			}
+			return map[string]any{"offerId": id, "offerForm": map[string]any{"fieldSubmissions": h.answers(env["results"].(map[string]any)["formDefinition"], "")}}
+		},
+		"approvalDefinition.update": func(h *schemaHarness) any {
+			return map[string]any{"entityType": "offer", "entityId": h.offerVersion(), "approvalStepDefinitions": []any{
+				map[string]any{"approvalsRequired": 1, "approvers": []any{map[string]any{"userId": h.fx["user"], "type": "user"}}}}}
+		},
+		"offer.startApprovalProcess": func(h *schemaHarness) any { return map[string]any{"offerVersionId": h.offerVersion()} },
+		"offer.approve":              func(h *schemaHarness) any { return map[string]any{"offerVersionId": h.offerVersion()} },
+		"opening.update": func(h *schemaHarness) any {
+			return map[string]any{"openingId": h.last("opening"), "description": "Backfill"}
+		},
+		"opening.setOpeningState": func(h *schemaHarness) any {
+			return map[string]any{"openingId": h.last("opening"), "openingState": "Open"}
+		},
+		"opening.setArchived": func(h *schemaHarness) any { return map[string]any{"openingId": h.last("opening"), "archive": true} },
+		"webhook.update":      func(h *schemaHarness) any { return map[string]any{"webhookId": h.last("webhook"), "enabled": false} },
+	} {
+		requests[name] = f
+	}
+}
+
+// cannotDrive lists implemented endpoints no valid request can succeed
+// on in Ashlar, and why; they are reported, not failed.
+var cannotDrive = map[string]string{
+	"notetakerTranscript.info": "Ashlar has no notetaker, so there are no transcripts to fetch (docs/interviews.md)",
+}
+
+func compensationTiers() []any {
+	return []any{map[string]any{"title": "Zone A", "components": []any{
+		map[string]any{"compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "EUR", "minValue": 72000, "maxValue": 100000}}}}
+}
+
+// freshApplication applies a new candidate to the seeded job.
+func (h *schemaHarness) freshApplication() string {
+	c := h.call("candidate.create", map[string]any{"name": "Fresh Applicant"})
+	return h.call("application.create", map[string]any{"candidateId": c["id"], "jobId": h.fx["job"]})["id"].(string)
+}
+
+func (h *schemaHarness) once(key string, make func() string) string {
+	if id, ok := h.fx[key]; ok {
+		return id
+	}
+	id := make()
+	h.fx[key] = id
+	return id
+}
+
+func (h *schemaHarness) secondJob() string {
+	return h.once("secondJob", func() string {
+		job := h.call("job.create", map[string]any{"title": "Second Job", "teamId": h.pool["department"][0], "locationId": h.pool["location"][0],
+			"defaultInterviewPlanId": h.pool["interviewPlan"][0]})
+		h.call("job.setStatus", map[string]any{"jobId": job["id"], "status": "Open"})
+		return job["id"].(string)
+	})
+}
+
+func (h *schemaHarness) roleID() string {
+	return h.once("role", func() string {
+		_, env, err := h.post("hiringTeamRole.list", map[string]any{"namesOnly": false})
+		if err != nil || len(asList(env["results"])) == 0 {
+			h.t.Fatalf("hiringTeamRole.list: %v", err)
+		}
+		return asList(env["results"])[0].(map[string]any)["id"].(string)
+	})
+}
+
+func (h *schemaHarness) posting() string {
+	return h.once("posting", func() string {
+		return h.call("jobPosting.create", map[string]any{"jobId": h.fx["job"], "status": "Published", "descriptionHtml": "<p>Build schemas.</p>"})["id"].(string)
+	})
+}
+
+// event is an interview event an hour long tomorrow, with the seeded
+// user interviewing (updating eventID when given).
+func (h *schemaHarness) event(eventID string) map[string]any {
+	_, env, err := h.post("user.info", map[string]any{"userId": h.fx["user"]})
+	if err != nil {
+		h.t.Fatalf("user.info: %v", err)
+	}
+	start := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	ev := map[string]any{"startTime": start.Format(time.RFC3339), "endTime": start.Add(time.Hour).Format(time.RFC3339),
+		"interviewers": []any{map[string]any{"email": env["results"].(map[string]any)["email"]}}}
+	if eventID != "" {
+		ev["interviewEventId"] = eventID
+	}
+	return ev
+}
+
+func (h *schemaHarness) schedule() (string, string) {
+	sched := h.once("schedule", func() string {
+		res := h.call("interviewSchedule.create", map[string]any{"applicationId": h.fx["application"], "interviewEvents": []any{h.event("")}})
+		events := asList(res["interviewEvents"])
+		if len(events) == 0 {
+			h.t.Fatalf("interviewSchedule.create returned no events: %v", res)
+		}
+		h.fx["event"] = events[0].(map[string]any)["id"].(string)
+		return res["id"].(string)
+	})
+	return sched, h.fx["event"]
+}
+
+// upload creates an upload handle and uploads a small file to it.
+func (h *schemaHarness) upload(context string) string {
+	body := []byte("%PDF-1.4\n% schema test\n")
+	res := h.call("file.createFileUploadHandle", map[string]any{"fileUploadContext": context, "filename": "cv.pdf", "contentType": "application/pdf", "contentLength": len(body)})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if fields, ok := res["fields"].(map[string]any); ok {
+		for k, v := range fields {
+			mw.WriteField(k, fmt.Sprint(v))
+		}
+	}
+	fw, _ := mw.CreateFormFile("file", "cv.pdf")
+	fw.Write(body)
+	mw.Close()
+	up, err := http.Post(res["url"].(string), mw.FormDataContentType(), &buf)
+	if err != nil {
+		h.t.Fatalf("upload: %v", err)
+	}
+	up.Body.Close()
+	if up.StatusCode >= 300 {
+		h.t.Fatalf("upload: HTTP %d", up.StatusCode)
+	}
+	return res["handle"].(string)
+}
+
+// offerForm starts an offer process for a new application and its offer
+// form.
+func (h *schemaHarness) offerForm(_ bool) (process, form string, def any) {
+	process = h.call("offerProcess.start", map[string]any{"applicationId": h.freshApplication()})["id"].(string)
+	res := h.call("offer.start", map[string]any{"offerProcessId": process})
+	return process, res["id"].(string), res["formDefinition"]
+}
+
+// newOffer creates an offer for a new application.
+func (h *schemaHarness) newOffer() string {
+	process, form, def := h.offerForm(true)
+	res := h.call("offer.create", map[string]any{"offerProcessId": process, "offerFormId": form, "offerForm": map[string]any{"fieldSubmissions": h.answers(def, "")}})
+	if v, ok := res["latestVersion"].(map[string]any); ok {
+		h.fx["lastOfferVersion"] = v["id"].(string)
+	}
+	return res["id"].(string)
+}
+
+func (h *schemaHarness) offer() string {
+	return h.once("offer", func() string {
+		id := h.newOffer()
+		h.fx["offerVersion"] = h.fx["lastOfferVersion"]
+		return id
+	})
+}
+
+func (h *schemaHarness) offerVersion() string {
+	h.offer()
+	return h.fx["offerVersion"]
+}
+
+// answers fills every required field of a form definition with a valid
+// value for its type; File fields get an uploaded file's handle.
+func (h *schemaHarness) answers(def any, fileContext string) []any {
+	var out []any
+	d, _ := def.(map[string]any)
+	for _, sec := range asList(d["sections"]) {
+		for _, e := range asList(sec.(map[string]any)["fields"]) {
+			entry := e.(map[string]any)
+			f := entry["field"].(map[string]any)
+			if req, _ := entry["isRequired"].(bool); !req {
+				continue
+			}
+			var v any
+			switch f["type"] {
+			case "String", "LongText":
+				v = "Schema test answer"
+			case "RichText":
+				v = map[string]any{"type": "PlainText", "value": "Schema test answer"}
+			case "Email":
+				v = "answer." + ashby.NewID()[:8] + "@example.com"
+			case "Phone":
+				v = "+1 555 0100"
+			case "Url", "SocialLink":
+				v = "https://example.com/answer"
+			case "Boolean":
+				v = true
+			case "Date":
+				v = time.Now().AddDate(0, 1, 0).Format("2006-01-02")
+			case "DateRange":
+				v = map[string]any{"startDate": "2026-01-01", "endDate": "2026-02-01"}
+			case "Number":
+				v = 100000
+			case "Score":
+				v = map[string]any{"score": 3}
+			case "ValueSelect":
+				v = asList(f["selectableValues"])[0].(map[string]any)["value"]
+			case "MultiValueSelect":
+				v = []any{asList(f["selectableValues"])[0].(map[string]any)["value"]}
+			case "Location":
+				v = map[string]any{"city": "Berlin", "country": "Germany"}
+			case "Currency":
+				v = map[string]any{"currencyCode": "EUR", "value": 90000}
+			case "NumberRange":
+				v = map[string]any{"minValue": 1, "maxValue": 2}
+			case "CompensationRange":
+				v = map[string]any{"minValue": 1, "maxValue": 2, "currencyCode": "EUR", "interval": "1 YEAR"}
+			case "UUID":
+				v = ashby.NewID()
+			case "EducationHistory":
+				v = []any{map[string]any{"schoolName": "University of Schema"}}
+			case "File":
+				v = h.upload(fileContext)
+			}
+			out = append(out, map[string]any{"path": f["path"], "value": v})
+		}
+	}
+	return out
 }
