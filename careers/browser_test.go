@@ -213,9 +213,13 @@ func fillRequired(s *site, name, email string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible) }
+func click(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
+}
 
-func waitFor(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+func waitFor(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
 
 func TestBrowserApplyFlow(t *testing.T) {
 	axe := axeSource(t)

@@ -3,13 +3,18 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/client"
@@ -520,4 +525,278 @@ func makeDocx(t *testing.T) []byte {
 	}
 	zw.Close()
 	return buf.Bytes()
+}
+
+func get(t *testing.T, url string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	// A transport of its own, so that Go does not add and undo gzip itself.
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func publicBoard(t *testing.T, url string) ashby.PublicBoard {
+	t.Helper()
+	resp, body := get(t, url, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
+	}
+	var b ashby.PublicBoard
+	if err := json.Unmarshal(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestE2EPostingAPI(t *testing.T) {
+	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
+		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--posting-api-refresh", "200ms"}})
+		f := newPostingFixture(t, srv)
+		c := f.c
+		must(t, c, "jobPosting.updateCompensation", map[string]any{"jobPostingId": f.posting.ID, "compensationTiers": []any{
+			map[string]any{"title": "A", "components": []any{map[string]any{"compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "USD", "minValue": 100000, "maxValue": 120000},
+				map[string]any{"compensationType": "Bonus", "interval": "1 YEAR"}}},
+			map[string]any{"title": "B", "components": []any{map[string]any{"compensationType": "Salary", "interval": "1 YEAR", "currencyCode": "USD", "minValue": 90000, "maxValue": 110000}}}}}, nil)
+		var unlisted, draft ashby.JobPostingInfo
+		must(t, c, "jobPosting.create", map[string]any{"jobId": f.job.ID, "title": "Unlisted", "descriptionHtml": "<p>x</p>", "isListed": false, "status": "Published"}, &unlisted)
+		must(t, c, "jobPosting.create", map[string]any{"jobId": f.job.ID, "title": "Draft"}, &draft)
+		var internal ashby.JobBoardSettings
+		must(t, c, "jobBoard.create", map[string]any{"title": "Internal", "isInternal": true}, &internal)
+		url := srv.URL + "/posting-api/job-board/" + f.slug
+
+		// Shape (reference §10): published, listed postings only.
+		resp, body := get(t, url, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public") ||
+			resp.Header.Get("ETag") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Fatalf("posting API: %d %v", resp.StatusCode, resp.Header)
+		}
+		var raw struct {
+			APIVersion string           `json:"apiVersion"`
+			Jobs       []map[string]any `json:"jobs"`
+		}
+		json.Unmarshal(body, &raw)
+		if raw.APIVersion != "1" || len(raw.Jobs) != 1 {
+			t.Fatalf("board: %s", body)
+		}
+		j := raw.Jobs[0]
+		for _, k := range []string{"id", "title", "department", "team", "employmentType", "location", "secondaryLocations", "address", "isRemote", "isListed",
+			"publishedAt", "jobUrl", "applyUrl", "descriptionHtml", "descriptionPlain", "shouldDisplayCompensationOnJobPostings"} {
+			if _, ok := j[k]; !ok {
+				t.Errorf("job lacks %s: %v", k, j)
+			}
+		}
+		if _, ok := j["compensation"]; ok {
+			t.Errorf("compensation without includeCompensation")
+		}
+		if j["id"] != f.posting.ID || j["department"] != "Engineering" || j["location"] != "Berlin" || !strings.HasSuffix(j["publishedAt"].(string), "+00:00") ||
+			!strings.HasSuffix(j["applyUrl"].(string), "/application") || strings.Contains(j["descriptionHtml"].(string), "script") {
+			t.Fatalf("job: %v", j)
+		}
+		withComp := publicBoard(t, url+"?includeCompensation=true")
+		comp := withComp.Jobs[0].Compensation
+		if comp == nil || comp.CompensationTierSummary == nil || *comp.CompensationTierSummary != "$90K – $120K • Offers Bonus" ||
+			comp.ScrapeableCompensationSalarySummary == nil || *comp.ScrapeableCompensationSalarySummary != "$90K – $120K" || len(comp.CompensationTiers) != 2 || len(comp.SummaryComponents) != 2 {
+			t.Fatalf("compensation: %+v", comp)
+		}
+
+		// ETag and 304; gzip; CORS preflight; case-insensitive names.
+		etag := resp.Header.Get("ETag")
+		r304, b304 := get(t, url, map[string]string{"If-None-Match": etag})
+		if r304.StatusCode != http.StatusNotModified || len(b304) != 0 || r304.Header.Get("ETag") != etag {
+			t.Fatalf("If-None-Match: %d %q", r304.StatusCode, b304)
+		}
+		rgz, bgz := get(t, url, map[string]string{"Accept-Encoding": "gzip, deflate"})
+		if rgz.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(rgz.Header.Get("Vary"), "Accept-Encoding") {
+			t.Fatalf("gzip: %v", rgz.Header)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(bgz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _ := io.ReadAll(zr)
+		if !bytes.Equal(plain, body) {
+			t.Fatal("gzip body differs from the identity body")
+		}
+		if r, _ := get(t, url, map[string]string{"If-None-Match": rgz.Header.Get("ETag")}); r.StatusCode != http.StatusNotModified {
+			t.Fatalf("gzip ETag revalidation: %d", r.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodOptions, url, nil)
+		req.Header.Set("Origin", "https://example.com")
+		req.Header.Set("Access-Control-Request-Method", "GET")
+		if pr, err := http.DefaultClient.Do(req); err != nil || pr.StatusCode != http.StatusNoContent || pr.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("preflight: %v %v", pr, err)
+		}
+		if b := publicBoard(t, srv.URL+"/posting-api/job-board/"+strings.ToUpper(f.slug)); len(b.Jobs) != 1 {
+			t.Fatal("board names are case-insensitive")
+		}
+
+		// Unknown and internal boards: 404 in Ashby's error shape.
+		for _, name := range []string{"no-such-board", internal.Name} {
+			r, b := get(t, srv.URL+"/posting-api/job-board/"+name, nil)
+			var e struct {
+				Success   bool     `json:"success"`
+				Errors    []string `json:"errors"`
+				ErrorInfo struct{ Code, Message string }
+			}
+			if r.StatusCode != http.StatusNotFound || json.Unmarshal(b, &e) != nil || e.Success || e.ErrorInfo.Code != "job_board_not_found" || len(e.Errors) != 1 {
+				t.Fatalf("board %s: %d %s", name, r.StatusCode, b)
+			}
+		}
+
+		// A change through this process shows at once, with a new ETag.
+		must(t, c, "jobPosting.update", map[string]any{"jobPostingId": f.posting.ID, "title": "Staff Engineer"}, nil)
+		r2, b2 := get(t, url, map[string]string{"If-None-Match": etag})
+		if r2.StatusCode != 200 || r2.Header.Get("ETag") == etag || !bytes.Contains(b2, []byte("Staff Engineer")) {
+			t.Fatalf("after an update: %d %s", r2.StatusCode, r2.Header.Get("ETag"))
+		}
+
+		// Another process on the same database sees changes made here
+		// within the refresh interval (the version check), and the other
+		// way round.
+		other := testserver.Start(t, engine, testserver.Options{DSN: srv.DSN, Args: []string{"--files-dir", t.TempDir(), "--posting-api-refresh", "200ms"}})
+		otherURL := other.URL + "/posting-api/job-board/" + f.slug
+		if b := publicBoard(t, otherURL); len(b.Jobs) != 1 || b.Jobs[0].Title != "Staff Engineer" {
+			t.Fatalf("second process: %+v", b.Jobs)
+		}
+		eventually := func(what string, cond func() bool) {
+			t.Helper()
+			for i := 0; i < 100; i++ {
+				if cond() {
+					return
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Fatalf("the other process never saw: %s", what)
+		}
+		must(t, c, "jobPosting.update", map[string]any{"jobPostingId": f.posting.ID, "title": "Principal Engineer"}, nil)
+		eventually("a retitled posting", func() bool {
+			b := publicBoard(t, otherURL)
+			return len(b.Jobs) == 1 && b.Jobs[0].Title == "Principal Engineer"
+		})
+		must(t, c, "jobPosting.updateSettings", map[string]any{"jobPostingId": unlisted.ID, "isListed": true}, nil)
+		eventually("a newly listed posting", func() bool { return len(publicBoard(t, otherURL).Jobs) == 2 })
+		must(t, c, "department.update", map[string]any{"departmentId": f.dept, "name": "Platform Engineering"}, nil)
+		eventually("a renamed department", func() bool { return publicBoard(t, otherURL).Jobs[0].Department == "Platform Engineering" })
+		must(t, c, "jobPosting.delete", map[string]any{"jobPostingId": unlisted.ID}, nil)
+		eventually("a deleted posting", func() bool { return len(publicBoard(t, otherURL).Jobs) == 1 })
+		must(t, c, "job.setStatus", map[string]any{"jobId": f.job.ID, "status": "Closed"}, nil)
+		eventually("a closed job's posting gone", func() bool { return len(publicBoard(t, otherURL).Jobs) == 0 })
+		if b := publicBoard(t, url); len(b.Jobs) != 0 {
+			t.Fatalf("this process after closing the job: %d jobs", len(b.Jobs))
+		}
+	})
+}
+
+var (
+	csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	keyRE  = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+)
+
+// careersForm opens the apply form in a cookie-keeping client and returns
+// its CSRF token and idempotency key.
+func careersForm(t *testing.T, hc *http.Client, url string) (csrf, key string) {
+	t.Helper()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m, k := csrfRE.FindSubmatch(b), keyRE.FindSubmatch(b)
+	if resp.StatusCode != 200 || m == nil || k == nil {
+		t.Fatalf("apply form: %d", resp.StatusCode)
+	}
+	return html.UnescapeString(string(m[1])), string(k[1])
+}
+
+func TestE2ECareersProtections(t *testing.T) {
+	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
+		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--careers-rate-limit", "3", "--careers-rate-burst", "3"}})
+		f := newPostingFixture(t, srv)
+		jar, _ := cookiejar.New(nil)
+		hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		list := srv.URL + "/jobs/" + f.slug
+		formURL := list + "/" + f.posting.ID + "/application"
+
+		resp, err := hc.Get(list + "?department=Engineering&q=GO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		csp := resp.Header.Get("Content-Security-Policy")
+		if resp.StatusCode != 200 || !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" || !bytes.Contains(page, []byte(f.posting.Title)) {
+			t.Fatalf("listing: %d %v", resp.StatusCode, resp.Header)
+		}
+		if _, b := get(t, list+"?q=zzzz", nil); !bytes.Contains(b, []byte("No positions match")) {
+			t.Fatal("search for nothing")
+		}
+		if r, _ := get(t, srv.URL+"/jobs/no-such-board", nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown careers board: %d", r.StatusCode)
+		}
+		if r, _ := get(t, list+"/"+ashby.NewID(), nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("unknown posting: %d", r.StatusCode)
+		}
+		// No page carries an API key or script.
+		if bytes.Contains(page, []byte("<script>")) || bytes.Contains(page, []byte("Authorization")) {
+			t.Fatal("the listing carries a script")
+		}
+
+		post := func(fields map[string]string, withFile bool) *http.Response {
+			var parts []filePart
+			if withFile {
+				parts = append(parts, filePart{"_systemfield_resume", "cv.pdf", pdfBytes})
+			}
+			body, ct := multipartBody(t, fields, parts...)
+			resp, err := hc.Post(formURL, ct, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return resp
+		}
+		csrf, key := careersForm(t, hc, formURL)
+		good := map[string]string{"csrf": csrf, "idempotency_key": key, "_systemfield_name": "Ken Thompson", "_systemfield_email": "ken@example.com", "q_why": "Unix", "utm_source": "Indeed"}
+		bad := func(k, v string) map[string]string {
+			m := map[string]string{}
+			for a, b := range good {
+				m[a] = b
+			}
+			m[k] = v
+			return m
+		}
+		if r := post(bad("csrf", "forged"), true); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("forged CSRF token: %d", r.StatusCode)
+		}
+		if r := post(bad("fax_number", "+1 555"), true); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("honeypot: %d", r.StatusCode)
+		}
+		r := post(good, true)
+		if r.StatusCode != http.StatusSeeOther || !strings.Contains(r.Header.Get("Location"), "/application/submitted?ref=") {
+			t.Fatalf("good submission: %d %s", r.StatusCode, r.Header.Get("Location"))
+		}
+		if r := post(good, true); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("fourth POST from one address: %d", r.StatusCode)
+		}
+		apps, _, err := client.All[ashby.Application](context.Background(), f.c, "application.list", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(apps) != 1 || apps[0].Source == nil || apps[0].Source.Title != "Indeed" {
+			t.Fatalf("refused posts must create nothing; the good one one application: %+v", apps)
+		}
+		if r, b := get(t, srv.URL+r.Header.Get("Location"), nil); r.StatusCode != 200 || !bytes.Contains(b, []byte("Application received")) {
+			t.Fatalf("confirmation: %d", r.StatusCode)
+		}
+	})
 }
