@@ -856,3 +856,45 @@ func TestE2EInterviewerPoolsAndSettings(t *testing.T) {
 		}
 	})
 }
+
+// TestE2EInterviewStatusTimer checks that a server moves a schedule on
+// when its interview ends, with nobody listing: the status change is
+// stored and its interviewScheduleUpdate recorded.
+func TestE2EInterviewStatusTimer(t *testing.T) {
+	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
+		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--interview-status-interval", "300ms"}})
+		slug, key := srv.NewOrg()
+		h := newIVClient(t, srv.Client(key))
+		f := newFixture(t, h.c)
+		u := newUser(h, "Tim", "tim@timer.example.com")
+		var cand ashby.Candidate
+		h.call("candidate.create", map[string]any{"name": "Edsger"}, &cand)
+		var app ashby.Application
+		h.call("application.create", map[string]any{"candidateId": cand.ID, "jobId": f.job.ID}, &app)
+		var sched ashby.InterviewSchedule
+		h.call("interviewSchedule.create", map[string]any{"applicationId": app.ID, "interviewEvents": []any{map[string]any{
+			"startTime": at(-time.Hour), "endTime": at(time.Second), "interviewers": []any{map[string]any{"email": u.Email}}}}}, &sched)
+		if sched.Status != "Scheduled" {
+			t.Fatalf("status: %s", sched.Status)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			var status string
+			for _, e := range outbox(t, srv.DSN, slug) {
+				var data struct {
+					InterviewSchedule ashby.InterviewSchedule `json:"interviewSchedule"`
+				}
+				json.Unmarshal(e.Payload, &data)
+				if e.Action == "interviewScheduleUpdate" && data.InterviewSchedule.ID == sched.ID {
+					status = data.InterviewSchedule.Status
+				}
+			}
+			if status == "WaitingOnFeedback" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no interviewScheduleUpdate to WaitingOnFeedback; last status %q", status)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+}
