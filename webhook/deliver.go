@@ -199,7 +199,7 @@ func (d *Dispatcher) claimTx(ctx context.Context, tx *store.Tx, limit int, full 
 	nowMs := store.Millis(now)
 	var jobs []*job
 	{
-		args := []any{nowMs, Settings.Name, limit}
+		args := []any{nowMs, limit}
 		exclude := ""
 		if len(full) > 0 {
 			var ph []string
@@ -211,16 +211,17 @@ func (d *Dispatcher) claimTx(ctx context.Context, tx *store.Tx, limit int, full 
 		}
 		lock := ""
 		if d.db.Engine() == store.Postgres {
-			lock = " FOR UPDATE OF d SKIP LOCKED"
+			lock = " FOR UPDATE SKIP LOCKED"
 		}
+		// The candidates come from the delivery table alone, in the order
+		// of the partial index on due pending rows; their payloads and
+		// settings are read next, by key. A join here would let a planner
+		// with stale statistics read the whole backlog on every claim.
 		rows, err := tx.QueryContext(ctx, `
-			SELECT d.id, d.org_id, d.setting_id, d.event_id, d.action, d.attempts, d.lease_owner, d.event_at,
-				COALESCE(d.payload, e.payload), s.doc, s.meta
+			SELECT d.id, d.org_id, d.setting_id, d.event_id, d.action, d.attempts, d.lease_owner, d.event_at, d.payload
 			FROM webhook_deliveries d
-			LEFT JOIN events e ON d.payload IS NULL AND e.id = d.event_id
-			LEFT JOIN docs s ON s.org_id = d.org_id AND s.kind = $2 AND s.id = d.setting_id
 			WHERE d.state = 'pending' AND d.next_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)`+exclude+`
-			ORDER BY d.next_at, d.seq LIMIT $3`+lock, args...)
+			ORDER BY d.next_at, d.seq LIMIT $2`+lock, args...)
 		if err != nil {
 			return fmt.Errorf("claim webhook deliveries: %w", err)
 		}
@@ -234,8 +235,7 @@ func (d *Dispatcher) claimTx(ctx context.Context, tx *store.Tx, limit int, full 
 		var cs []cand
 		for rows.Next() {
 			var c cand
-			if err := rows.Scan(&c.j.id, &c.j.org, &c.j.setting, &c.j.eventID, &c.j.action, &c.attempts, &c.owner, &c.j.eventAt,
-				&c.payload, &c.doc, &c.meta); err != nil {
+			if err := rows.Scan(&c.j.id, &c.j.org, &c.j.setting, &c.j.eventID, &c.j.action, &c.attempts, &c.owner, &c.j.eventAt, &c.payload); err != nil {
 				rows.Close()
 				return fmt.Errorf("claim webhook deliveries: %w", err)
 			}
@@ -244,6 +244,39 @@ func (d *Dispatcher) claimTx(ctx context.Context, tx *store.Tx, limit int, full 
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("claim webhook deliveries: %w", err)
+		}
+		if len(cs) == 0 {
+			return nil
+		}
+		var eventIDs []string
+		settings := map[string]map[string]bool{} // org → setting ids
+		for _, c := range cs {
+			if !c.payload.Valid {
+				eventIDs = append(eventIDs, c.j.eventID)
+			}
+			if settings[c.j.org] == nil {
+				settings[c.j.org] = map[string]bool{}
+			}
+			settings[c.j.org][c.j.setting] = true
+		}
+		payloads, err := eventPayloads(ctx, tx, eventIDs)
+		if err != nil {
+			return err
+		}
+		docs, err := settingDocs(ctx, tx, settings)
+		if err != nil {
+			return err
+		}
+		for i := range cs {
+			c := &cs[i]
+			if !c.payload.Valid {
+				if p, ok := payloads[c.j.eventID]; ok {
+					c.payload = sql.NullString{String: p, Valid: true}
+				}
+			}
+			if sd, ok := docs[c.j.org+"/"+c.j.setting]; ok {
+				c.doc, c.meta = sd[0], sd[1]
+			}
 		}
 		for _, c := range cs {
 			j := c.j
@@ -586,4 +619,61 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// eventPayloads reads events' payloads by id.
+func eventPayloads(ctx context.Context, tx *store.Tx, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args[i], ph[i] = id, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, payload FROM events WHERE id IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read event payloads: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, p string
+		if err := rows.Scan(&id, &p); err != nil {
+			return nil, fmt.Errorf("read event payloads: %w", err)
+		}
+		out[id] = p
+	}
+	return out, rows.Err()
+}
+
+// settingDocs reads settings' documents and meta, keyed "org/id".
+func settingDocs(ctx context.Context, tx *store.Tx, byOrg map[string]map[string]bool) (map[string][2]sql.NullString, error) {
+	out := map[string][2]sql.NullString{}
+	for org, ids := range byOrg {
+		args := []any{org, Settings.Name}
+		var ph []string
+		for id := range ids {
+			args = append(args, id)
+			ph = append(ph, fmt.Sprintf("$%d", len(args)))
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, doc, meta FROM docs WHERE org_id = $1 AND kind = $2 AND id IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read webhook settings: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var doc, meta sql.NullString
+			if err := rows.Scan(&id, &doc, &meta); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read webhook settings: %w", err)
+			}
+			out[org+"/"+id] = [2]sql.NullString{doc, meta}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

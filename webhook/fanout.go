@@ -115,7 +115,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 			return fmt.Errorf("read fan-out cursor: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT seq, xid, id, org_id, action, created_at FROM events
-			WHERE xid > $1 OR (xid = $1 AND seq > $2) ORDER BY xid, seq LIMIT $3`, cx, cs, fanOutBatch)
+			WHERE (xid, seq) > ($1, $2) ORDER BY xid, seq LIMIT $3`, cx, cs, fanOutBatch)
 		if err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
@@ -177,7 +177,6 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_cursor SET xid = $1, seq = $2 WHERE name = 'fanout'`, last.xid, last.seq); err != nil {
 			return fmt.Errorf("advance fan-out cursor: %w", err)
 		}
-		d.cfg.Metrics.fannedOut.Add(float64(len(evs)))
 		if n == 0 {
 			return nil
 		}
@@ -190,6 +189,7 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 		cl.reset(d)
 		return 0, 0, false, err
 	}
+	d.cfg.Metrics.fannedOut.Add(float64(read))
 	// n becomes the deliveries left for the claim loop.
 	n -= d.launch(&cl)
 	return max(n, 0), read, behind, nil

@@ -127,7 +127,7 @@ func ReadQueue(ctx context.Context, db *store.DB) (QueueState, error) {
 		return st, err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(e.created_at) FROM events e, webhook_cursor c
-		WHERE c.name = 'fanout' AND (e.xid > c.xid OR (e.xid = c.xid AND e.seq > c.seq))`).Scan(&st.Unfanned, &oldestEvent); err != nil {
+		WHERE c.name = 'fanout' AND (e.xid, e.seq) > (c.xid, c.seq)`).Scan(&st.Unfanned, &oldestEvent); err != nil {
 		return st, err
 	}
 	for _, v := range []sql.NullInt64{oldestDelivery, oldestEvent} {
