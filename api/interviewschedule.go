@@ -61,12 +61,16 @@ func deleteApplicationInterviews(ctx context.Context, tx *store.Tx, org, applica
 }
 
 // InterviewSchedules: Parent = application; Ref = interview stage; State =
-// status; T1 = when a Scheduled schedule's last event ends (ms), the time
-// its status moves on by itself; Keys: every user it embeds.
+// status; T1 and the key "due" = when a Scheduled schedule's last event
+// ends (ms), the time its status moves on by itself (the key, zero-padded
+// to sort as text, lets advanceSchedules find due schedules through the
+// doc_keys primary key instead of scanning); Keys "user": every user it
+// embeds.
 var InterviewSchedules = store.Kind[ashby.InterviewSchedule]{Name: "interview_schedule", HasKeys: true, Index: func(s *ashby.InterviewSchedule) store.Index {
 	idx := store.Index{ID: s.ID, CreatedAt: s.CreatedAt.Time, Parent: s.ApplicationID, Ref: s.InterviewStageID, State: s.Status}
 	if s.Status == ashby.ScheduleScheduled {
 		idx.T1 = lastEnd(s).UnixMilli()
+		idx.Keys = append(idx.Keys, store.Key{Name: "due", Value: dueKey(idx.T1)})
 	}
 	if s.ScheduledBy != nil {
 		idx.Keys = append(idx.Keys, store.Key{Name: "user", Value: s.ScheduledBy.ID})
@@ -485,9 +489,11 @@ func (s *Service) advanceSchedules(ctx context.Context, org string) error {
 	return nil
 }
 
+func dueKey(ms int64) string { return fmt.Sprintf("%013d", max(ms, 0)) }
+
 func (s *Service) dueSchedules(ctx context.Context, org string, limit int) ([]string, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM docs WHERE org_id = $1 AND kind = $2 AND state = $3 AND t1 <= $4 ORDER BY t1, id LIMIT $5`,
-		org, InterviewSchedules.Name, ashby.ScheduleScheduled, store.Millis(s.DB.Now()), limit)
+	rows, err := s.DB.QueryContext(ctx, `SELECT id FROM doc_keys WHERE org_id = $1 AND kind = $2 AND name = 'due' AND value <= $3 ORDER BY value, id LIMIT $4`,
+		org, InterviewSchedules.Name, dueKey(store.Millis(s.DB.Now())), limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due interview schedules: %w", err)
 	}
