@@ -207,7 +207,13 @@ func (s *Service) setJobTeamMember(ctx context.Context, org, jobID, userID, role
 			return err
 		}
 		now := s.now()
-		for _, a := range apps {
+		for _, x := range apps {
+			// Lock before rewriting, so a concurrent change of the
+			// application (a stage move) is not overwritten.
+			a, err := Applications.GetForUpdate(ctx, tx, org, x.ID)
+			if err != nil {
+				return err
+			}
 			var ch bool
 			if add {
 				a.HiringTeam, ch = withMember(a.HiringTeam, *m)

@@ -25,6 +25,7 @@ import (
 func init() {
 	register((*Service).offerEndpoints)
 	HiredOffer = hiredOffer
+	OnUserChange(refreshOfferUsers)
 }
 
 // OfferProcesses: Parent = application; State = status.
@@ -34,7 +35,7 @@ var OfferProcesses = store.Kind[ashby.OfferProcess]{Name: "offer_process", Index
 
 // Offers: Parent = application; State = offerStatus; Search =
 // acceptanceStatus; Ref = the latest version's approvalStatus; Keys: the
-// latest version's opening.
+// latest version's opening and author.
 var Offers = store.Kind[ashby.Offer]{Name: "offer", HasKeys: true, Index: func(o *ashby.Offer) store.Index {
 	idx := store.Index{ID: o.ID, Parent: o.ApplicationID, State: o.OfferStatus, Search: o.AcceptanceStatus}
 	if v := o.LatestVersion; v != nil {
@@ -44,13 +45,20 @@ var Offers = store.Kind[ashby.Offer]{Name: "offer", HasKeys: true, Index: func(o
 		if v.OpeningID != "" {
 			idx.Keys = append(idx.Keys, store.Key{Name: "opening", Value: v.OpeningID})
 		}
+		if v.Author != nil {
+			idx.Keys = append(idx.Keys, store.Key{Name: "user", Value: v.Author.ID})
+		}
 	}
 	return idx
 }}
 
-// OfferVersions: Parent = offer (outside the record).
-var OfferVersions = store.Kind[ashby.OfferVersion]{Name: "offer_version", ParentOutside: true, Index: func(v *ashby.OfferVersion) store.Index {
-	return store.Index{ID: v.ID, CreatedAt: v.CreatedAt.Time}
+// OfferVersions: Parent = offer (outside the record); Keys: the author.
+var OfferVersions = store.Kind[ashby.OfferVersion]{Name: "offer_version", ParentOutside: true, HasKeys: true, Index: func(v *ashby.OfferVersion) store.Index {
+	idx := store.Index{ID: v.ID, CreatedAt: v.CreatedAt.Time}
+	if v.Author != nil {
+		idx.Keys = []store.Key{{Name: "user", Value: v.Author.ID}}
+	}
+	return idx
 }}
 
 // Internal data kept beside the records (never returned as such).
@@ -304,9 +312,11 @@ func (s *Service) checkOfferOpening(ctx context.Context, tx *store.Tx, org, offe
 	if openingID == "" {
 		return nil
 	}
-	op, err := mustExist(ctx, tx, Openings, org, openingID, "opening", "offerForm")
+	// Locking the opening serialises offers naming it, so two cannot both
+	// find it free.
+	op, err := Openings.GetForUpdate(ctx, tx, org, openingID)
 	if err != nil {
-		return err
+		return notFound(err, "opening", "Opening not found")
 	}
 	if op.IsArchived || op.OpeningState != ashby.OpeningOpen {
 		state := op.OpeningState
@@ -606,6 +616,42 @@ func (s *Service) deleteApplicationOffers(ctx context.Context, tx *store.Tx, org
 	for _, p := range procs {
 		if err := OfferProcesses.Delete(ctx, tx, org, p.ID); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// refreshOfferUsers rewrites the offer versions, and the offers whose
+// latest version, name user u as their author.
+func refreshOfferUsers(ctx context.Context, _ *Service, tx *store.Tx, org string, u *ashby.User) error {
+	versions, err := OfferVersions.ByKey(ctx, tx, org, "user", u.ID, 0)
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		var vm offerVersionMeta
+		if _, err := store.GetMeta(ctx, tx, org, OfferVersions.Name, v.ID, &vm); err != nil {
+			return err
+		}
+		v.Author = u
+		if err := OfferVersions.PutChild(ctx, tx, org, vm.OfferID, v); err != nil {
+			return err
+		}
+	}
+	offers, err := Offers.ByKey(ctx, tx, org, "user", u.ID, 0)
+	if err != nil {
+		return err
+	}
+	for _, x := range offers {
+		o, err := Offers.GetForUpdate(ctx, tx, org, x.ID)
+		if err != nil {
+			return err
+		}
+		if o.LatestVersion != nil && o.LatestVersion.Author != nil && o.LatestVersion.Author.ID == u.ID {
+			o.LatestVersion.Author = u
+			if err := Offers.Put(ctx, tx, org, o); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

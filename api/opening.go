@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ func init() {
 	register((*Service).openingEndpoints)
 	AddExpansion("job", "openings", expandJobOpenings)
 	AddExpansion("application", "openings", expandApplicationOpenings)
+	OnUserChange(refreshOpeningUsers)
 }
 
 // Openings: State = openingState; Search = identifier; Keys: the jobs,
@@ -178,9 +180,16 @@ func openingDate(field, d string) (string, error) {
 }
 
 // nextOpeningIdentifier numbers openings created without an identifier:
-// one more than the highest numeric identifier in the organization.
-func nextOpeningIdentifier(ctx context.Context, q store.Q, org string) (string, error) {
-	all, err := Openings.Find(ctx, q, org, store.Filter{IncludeArchived: true})
+// one more than the highest numeric identifier in the organization. On
+// PostgreSQL an advisory lock per organization keeps two concurrent
+// creates from taking the same number; SQLite has a single writer.
+func nextOpeningIdentifier(ctx context.Context, tx *store.Tx, org string) (string, error) {
+	if tx.DB().Engine() == store.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(3002, hashtext($1))`, org); err != nil {
+			return "", fmt.Errorf("lock opening identifiers: %w", err)
+		}
+	}
+	all, err := Openings.Find(ctx, tx, org, store.Filter{IncludeArchived: true})
 	if err != nil {
 		return "", err
 	}
@@ -510,31 +519,68 @@ func (s *Service) setOpeningTeamMember(ctx context.Context, c *rpc.Call, opening
 // fillOpening marks the opening a hire fills: the accepted offer's
 // opening when it names one, else the job's longest-open opening. An
 // opening that is not Open (already filled, closed …) is left alone.
+// Candidates are locked and checked again, so two hires at once cannot
+// fill the same opening.
 func fillOpening(ctx context.Context, tx *store.Tx, org, jobID, openingID string, now ashby.Time) error {
-	var o *ashby.Opening
+	var candidates []string
 	if openingID != "" {
-		var err error
-		if o, err = Openings.GetForUpdate(ctx, tx, org, openingID); errors.Is(err, store.ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
+		candidates = []string{openingID}
 	} else {
 		all, err := Openings.ByKey(ctx, tx, org, "job", jobID, 0)
 		if err != nil {
 			return err
 		}
+		slices.SortStableFunc(all, func(a, b *ashby.Opening) int { return cmp.Compare(ms(a.OpenedAt), ms(b.OpenedAt)) })
 		for _, x := range all {
-			if x.OpeningState == ashby.OpeningOpen && !x.IsArchived && (o == nil || ms(x.OpenedAt) < ms(o.OpenedAt)) {
-				o = x
+			if x.OpeningState == ashby.OpeningOpen && !x.IsArchived {
+				candidates = append(candidates, x.ID)
 			}
 		}
 	}
-	if o == nil || o.OpeningState != ashby.OpeningOpen {
-		return nil
+	for _, id := range candidates {
+		o, err := Openings.GetForUpdate(ctx, tx, org, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if o.OpeningState != ashby.OpeningOpen || o.IsArchived {
+			continue
+		}
+		setOpeningState(o, ashby.OpeningFilled, "", now)
+		return Openings.Put(ctx, tx, org, o)
 	}
-	setOpeningState(o, ashby.OpeningFilled, "", now)
-	return Openings.Put(ctx, tx, org, o)
+	return nil
+}
+
+// refreshOpeningUsers rewrites the hiring team members of openings that
+// embed user u (a name or email change is not a new version).
+func refreshOpeningUsers(ctx context.Context, _ *Service, tx *store.Tx, org string, u *ashby.User) error {
+	ops, err := Openings.ByKey(ctx, tx, org, "user", u.ID, 0)
+	if err != nil {
+		return err
+	}
+	for _, x := range ops {
+		o, err := Openings.GetForUpdate(ctx, tx, org, x.ID)
+		if err != nil {
+			return err
+		}
+		changed := false
+		for i := range o.LatestVersion.HiringTeam {
+			m := &o.LatestVersion.HiringTeam[i]
+			if m.UserID == u.ID && (m.FirstName != u.FirstName || m.LastName != u.LastName || m.Email != u.Email) {
+				m.FirstName, m.LastName, m.Email = u.FirstName, u.LastName, u.Email
+				changed = true
+			}
+		}
+		if changed {
+			if err := Openings.Put(ctx, tx, org, o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // expandJobOpenings is job's "openings" expansion: every opening the job

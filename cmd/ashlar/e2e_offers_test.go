@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/client"
@@ -130,6 +131,31 @@ func ofrZero[T any](p *T) *T {
 	var zero T
 	*p = zero
 	return p
+}
+
+// ofrSyncUntil runs incremental syncs from token, each from the token the
+// last returned, until one reports want (as key renders a record), and
+// returns what they reported. The sync contract promises a change to the
+// next sync or, when a concurrent transaction holds PostgreSQL's horizon
+// back, the one after; a few rounds cover that.
+func ofrSyncUntil(t *testing.T, c *client.Client, endpoint string, params map[string]any, token, want string, key func(json.RawMessage) string) []string {
+	t.Helper()
+	var seen []string
+	for round := 0; round < 50; round++ {
+		next, err := c.Sync(context.Background(), endpoint, params, token, func(r json.RawMessage) error {
+			seen = append(seen, key(r))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s incremental sync: %v", endpoint, err)
+		}
+		if slices.Contains(seen, want) {
+			return seen
+		}
+		token = next
+		time.Sleep(100 * time.Millisecond)
+	}
+	return seen
 }
 
 func ofrUser(t *testing.T, c *client.Client, first string) ashby.User {
@@ -335,6 +361,16 @@ func TestE2EOfferLifecycle(t *testing.T) {
 		if again.ID != proc.ID || again.Status != "CandidateAccepted" {
 			t.Fatalf("process after acceptance: %+v", again)
 		}
+		// Versions embed their author; renaming the user rewrites them.
+		author := offer.LatestVersion.Author
+		if author == nil || offer.Versions[0].Author == nil {
+			t.Fatalf("versions without an author: %+v", offer)
+		}
+		must(t, c, "user.update", map[string]any{"userId": author.ID, "lastName": "Renamed"}, nil)
+		must(t, c, "offer.info", map[string]any{"offerId": offer.ID}, ofrZero(&offer))
+		if offer.LatestVersion.Author.LastName != "Renamed" || offer.Versions[0].Author.LastName != "Renamed" {
+			t.Fatalf("renamed author: %+v / %+v", offer.LatestVersion.Author, offer.Versions[0].Author)
+		}
 
 		// Lists and their filters.
 		var offers []ashby.Offer
@@ -411,15 +447,11 @@ func TestE2EOfferLifecycle(t *testing.T) {
 			t.Fatalf("offer.list walk: %v %q", err, token)
 		}
 		must(t, c, "offer.setStatus", map[string]any{"offerId": offer2.ID, "acceptanceStatus": "Declined"}, ofrZero(&offer2))
-		var changed []string
-		if _, err := c.Sync(ctx, "offer.list", map[string]any{"acceptanceStatus": []string{"Accepted"}}, token, func(r json.RawMessage) error {
+		changed := ofrSyncUntil(t, c, "offer.list", map[string]any{"acceptanceStatus": []string{"Accepted"}}, token, offer2.ID+"/CandidateRejected", func(r json.RawMessage) string {
 			var o ashby.Offer
 			json.Unmarshal(r, &o)
-			changed = append(changed, o.ID+"/"+o.OfferStatus)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+			return o.ID + "/" + o.OfferStatus
+		})
 		// State filters do not apply to incremental syncs, so the declined
 		// offer is reported although the request asks for accepted ones. (A
 		// record may come twice across syncs, so only its presence is checked.)
@@ -586,15 +618,11 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 			t.Fatalf("opening.list walk: %v", err)
 		}
 		must(t, c, "opening.setOpeningState", map[string]any{"openingId": o1.ID, "openingState": "Closed", "closeReasonId": reasons[0].ID}, nil)
-		var changed []string
-		if _, err := c.Sync(ctx, "opening.list", nil, token, func(r json.RawMessage) error {
+		changed := ofrSyncUntil(t, c, "opening.list", nil, token, o1.ID+"/Closed", func(r json.RawMessage) string {
 			var o ashby.Opening
 			json.Unmarshal(r, &o)
-			changed = append(changed, o.ID+"/"+o.OpeningState)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+			return o.ID + "/" + o.OpeningState
+		})
 		if !slices.Contains(changed, o1.ID+"/Closed") {
 			t.Fatalf("incremental opening.list: %v", changed)
 		}
@@ -695,6 +723,12 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 		must(t, c, "opening.info", map[string]any{"openingId": o1.ID}, ofrZero(&o1))
 		if len(o1.LatestVersion.HiringTeam) != 1 || o1.LatestVersion.ID == vid {
 			t.Fatalf("opening team: %+v", o1.LatestVersion)
+		}
+		// Renaming a user rewrites the teams that embed them.
+		must(t, c, "user.update", map[string]any{"userId": alice.ID, "firstName": "Alicia"}, nil)
+		must(t, c, "opening.info", map[string]any{"openingId": o1.ID}, ofrZero(&o1))
+		if len(o1.LatestVersion.HiringTeam) != 1 || o1.LatestVersion.HiringTeam[0].FirstName != "Alicia" {
+			t.Fatalf("renamed member: opening %+v", o1.LatestVersion.HiringTeam)
 		}
 		// Only organizationWrite keys manage teams through hiringTeam.*.
 		narrow := ofrClient(t, srv, srv.Key(slug, "candidatesRead,candidatesWrite,organizationRead"))
