@@ -23,8 +23,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +47,10 @@ type Options struct {
 	Refresh time.Duration
 	// MaxAge is the Cache-Control max-age given to clients (default 60s).
 	MaxAge time.Duration
-	Log    *slog.Logger
+	// SpillDir holds large responses as files for sendfile (default: a
+	// new directory under os.TempDir(), removed by Close).
+	SpillDir string
+	Log      *slog.Logger
 }
 
 // Handler serves the posting API and keeps board snapshots.
@@ -53,8 +58,10 @@ type Handler struct {
 	svc  *api.Service
 	opts Options
 
-	mu     sync.Mutex
-	boards map[string]*entry // by lower-case board name
+	mu       sync.Mutex
+	boards   map[string]*entry // by lower-case board name
+	spillDir string
+	ownDir   bool
 }
 
 // New returns the posting API for svc.
@@ -68,9 +75,62 @@ func New(svc *api.Service, o Options) *Handler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	h := &Handler{svc: svc, opts: o, boards: map[string]*entry{}}
+	h := &Handler{svc: svc, opts: o, boards: map[string]*entry{}, spillDir: o.SpillDir}
+	if h.spillDir == "" {
+		if dir, err := os.MkdirTemp("", "ashlar-posting-api-"); err == nil {
+			h.spillDir, h.ownDir = dir, true
+		} else {
+			o.Log.Warn("posting API: no directory for large responses; serving them from memory", "error", err)
+		}
+	}
 	api.OnPostingsChanged(h.invalidate)
 	return h
+}
+
+// Close removes the files of large responses.
+func (h *Handler) Close() error {
+	if h.ownDir {
+		return os.RemoveAll(h.spillDir)
+	}
+	return nil
+}
+
+// spill writes a large response to a file of its own (the old one is
+// removed when its state is replaced; requests that opened it keep
+// reading it).
+func (h *Handler) spill(b []byte) string {
+	if h.spillDir == "" || len(b) < spillSize {
+		return ""
+	}
+	f, err := os.CreateTemp(h.spillDir, "board-*")
+	if err != nil {
+		h.opts.Log.Warn("posting API: spill response", "error", err)
+		return ""
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return ""
+	}
+	return f.Name()
+}
+
+func (st *state) removeFiles() {
+	if st == nil {
+		return
+	}
+	for _, v := range st.variants {
+		if v != nil {
+			for _, f := range []string{v.file, v.gzFile} {
+				if f != "" {
+					os.Remove(f)
+				}
+			}
+		}
+	}
 }
 
 // Routes mounts the posting API on mux.
@@ -101,7 +161,15 @@ type state struct {
 type rendered struct {
 	body, gz       []byte
 	etag, etagGzip string
+	// file and gzFile hold the same bytes as body and gz when they are
+	// large: they are sent with sendfile(2) straight from the page cache,
+	// as http.FileServer sends files, instead of being copied through
+	// the process for every request.
+	file, gzFile string
 }
+
+// spillSize is the size from which a response is also kept in a file.
+const spillSize = 64 << 10
 
 func render(v any) (*rendered, error) {
 	// Descriptions are HTML; leaving <, > and & unescaped keeps the body
@@ -190,6 +258,9 @@ func (h *Handler) current(ctx context.Context, name string) (*state, error) {
 		return nil, err
 	}
 	e.state.Store(next)
+	if st != nil && st.variants != next.variants {
+		st.removeFiles()
+	}
 	return next, nil
 }
 
@@ -220,6 +291,7 @@ func (h *Handler) build(ctx context.Context, name string, prev *state) (*state, 
 		if st.variants[i], err = render(ashby.PublicBoard{APIVersion: "1", Jobs: jobs}); err != nil {
 			return nil, err
 		}
+		st.variants[i].file, st.variants[i].gzFile = h.spill(st.variants[i].body), h.spill(st.variants[i].gz)
 	}
 	return st, nil
 }
@@ -259,9 +331,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		v = st.variants[1]
 	}
 	gz := acceptsGzip(r)
-	body, tag := v.body, v.etag
+	body, tag, file := v.body, v.etag, v.file
 	if gz {
-		body, tag = v.gz, v.etagGzip
+		body, tag, file = v.gz, v.etagGzip, v.gzFile
 	}
 	hd.Set("ETag", tag)
 	hd.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(h.opts.MaxAge/time.Second))+", stale-while-revalidate=300")
@@ -277,9 +349,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(body)
+	if r.Method == http.MethodHead {
+		return
 	}
+	if file != "" {
+		// io.Copy from an *os.File lets net/http use sendfile(2).
+		if f, err := os.Open(file); err == nil {
+			defer f.Close()
+			io.Copy(w, f)
+			return
+		}
+	}
+	w.Write(body)
 }
 
 // etagMatch implements If-None-Match's weak comparison over a list.

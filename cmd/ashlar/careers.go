@@ -25,6 +25,7 @@ func init() {
 		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
 			boards := jobboard.New(srv.Service, jobboard.Options{Refresh: *refresh, Log: srv.Log})
 			boards.Routes(srv.Mux)
+			srv.OnShutdown(func(context.Context) error { return boards.Close() })
 			b := *burst
 			if *perMin == 0 {
 				b = -1
