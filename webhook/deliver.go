@@ -21,14 +21,14 @@ import (
 
 // job is a claimed delivery, ready to send.
 type job struct {
-	id, org, setting  string
-	eventID, action   string
-	attempt           int // the number of this attempt, from 1
-	eventAt           int64
-	payload           []byte
-	url, secret       string
-	standard          bool
-	leaseOwner, claim string
+	id, org, setting string
+	eventID, action  string
+	attempt          int // the number of this attempt, from 1
+	eventAt          int64
+	payload          []byte
+	url, secret      string
+	standard         bool
+	leaseOwner       string
 }
 
 // result is an attempt's outcome and the delivery's next state.
