@@ -133,6 +133,20 @@ func ofrZero[T any](p *T) *T {
 	return p
 }
 
+// ofrStart starts the server for a test and fails the test if the server
+// reports a data race (under go test -race the binary is built with the
+// race detector, which prints its reports to the server's stderr).
+func ofrStart(t *testing.T, engine store.Engine) *testserver.Server {
+	t.Helper()
+	srv := testserver.Start(t, engine, testserver.Options{})
+	t.Cleanup(func() {
+		if logs := srv.Logs(); strings.Contains(logs, "DATA RACE") {
+			t.Errorf("the server reported a data race:\n%s", logs)
+		}
+	})
+	return srv
+}
+
 // ofrSyncUntil runs incremental syncs from token, each from the token the
 // last returned, until one reports want (as key renders a record), and
 // returns what they reported. The sync contract promises a change to the
@@ -202,7 +216,7 @@ func ofrFieldErrors(err error) []string {
 
 func TestE2EOfferLifecycle(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()
 		c := ofrClient(t, srv, key)
 		ctx := context.Background()
@@ -503,7 +517,7 @@ func TestE2EOfferLifecycle(t *testing.T) {
 
 func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()
 		c := ofrClient(t, srv, key)
 		ctx := context.Background()
@@ -808,7 +822,7 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 
 func TestE2EApplicationTransferHistoryDelete(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()
 		c := ofrClient(t, srv, key)
 		ctx := context.Background()
