@@ -933,14 +933,41 @@ func TestE2EApplicationTransferHistoryDelete(t *testing.T) {
 			t.Fatalf("stored history: %+v", hist)
 		}
 
-		// An offer to delete along with the application.
+		// An offer to delete along with the application, with the
+		// organization's Offer custom fields on its form.
+		var level, signing, candidateField ashby.CustomField
+		must(t, c, "customField.create", map[string]any{"title": "Level", "fieldType": "ValueSelect", "objectType": "Offer_Version",
+			"selectableValues": []map[string]any{{"label": "Senior", "value": "l5"}, {"label": "Staff", "value": "l6"}}}, ofrZero(&level))
+		must(t, c, "customField.create", map[string]any{"title": "Signing date", "fieldType": "Date", "objectType": "Offer_Version"}, ofrZero(&signing))
+		must(t, c, "customField.create", map[string]any{"title": "Notes", "fieldType": "String", "objectType": "Candidate"}, ofrZero(&candidateField))
 		var proc ashby.OfferProcess
 		must(t, c, "offerProcess.start", map[string]any{"applicationId": app.ID}, ofrZero(&proc))
 		var form ashby.OfferForm
 		must(t, c, "offer.start", map[string]any{"offerProcessId": proc.ID}, ofrZero(&form))
+		var custom []string
+		for _, sec := range form.FormDefinition.Sections {
+			for _, e := range sec.Fields {
+				if e.Field.Path == level.ID && len(e.Field.SelectableValues) == 2 || e.Field.Path == signing.ID && e.Field.Type == "Date" {
+					custom = append(custom, e.Field.Title)
+				}
+				if e.Field.Path == candidateField.ID || e.Field.Path == "_systemfield_opening" {
+					t.Fatalf("offer form has %s (a candidate field, or openings the job lacks)", e.Field.Path)
+				}
+			}
+		}
+		if len(custom) != 2 {
+			t.Fatalf("offer form custom fields: %+v", form.FormDefinition)
+		}
+		wantCode(t, c, "offer.create", map[string]any{"offerProcessId": proc.ID, "offerFormId": form.ID, "offerForm": ofrSubs(
+			"_systemfield_start_date", "2026-10-01", "_systemfield_salary", map[string]any{"currencyCode": "USD", "value": 100000}, level.ID, "Staff")}, "invalid_input")
 		var offer ashby.Offer
 		must(t, c, "offer.create", map[string]any{"offerProcessId": proc.ID, "offerFormId": form.ID, "offerForm": ofrSubs(
-			"_systemfield_start_date", "2026-10-01", "_systemfield_salary", map[string]any{"currencyCode": "USD", "value": 100000})}, &offer)
+			"_systemfield_start_date", "2026-10-01", "_systemfield_salary", map[string]any{"currencyCode": "USD", "value": 100000},
+			level.ID, "l6", signing.ID, "2026-09-15")}, &offer)
+		cf := offer.LatestVersion.CustomFields
+		if len(cf) != 2 || cf[0].ID != level.ID || cf[0].Value != "l6" || cf[0].ValueLabel != "Staff" || cf[1].Title != "Signing date" || cf[1].Value != "2026-09-15T00:00:00.000Z" {
+			t.Fatalf("offer custom fields: %+v", cf)
+		}
 		must(t, c, "approvalDefinition.update", map[string]any{"entityType": "offer", "entityId": offer.LatestVersion.ID, "submitApprovalRequest": true,
 			"approvalStepDefinitions": []map[string]any{{"approvalsRequired": 1, "approvers": []map[string]any{{"userId": alice.ID, "type": "user"}}}}}, nil)
 
