@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ashlarhq/ashlar/api"
@@ -54,6 +55,7 @@ type Site struct {
 	csrf   csrf
 	limit  *limiter
 	pages  map[string]*template.Template
+	lists  listCache
 	css    []byte
 	log    *slog.Logger
 }
@@ -144,12 +146,49 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, data any) 
 		http.Error(w, "Internal error", http.StatusInternalServerError)
 		return
 	}
+	s.write(w, status, buf.Bytes())
+}
+
+func (s *Site) write(w http.ResponseWriter, status int, page []byte) {
 	h := w.Header()
 	securityHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(page)
+}
+
+// Listing pages hold no per-visitor data, so each (board snapshot, query)
+// is rendered once: a board's landing page is most of the site's traffic.
+type listCache struct {
+	mu    sync.Mutex
+	pages map[string]cachedList
+}
+
+type cachedList struct {
+	snap *api.BoardSnapshot
+	page []byte
+}
+
+const maxCachedLists = 2000
+
+func (c *listCache) get(key string, snap *api.BoardSnapshot) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.pages[key]; ok && e.snap == snap {
+		return e.page
+	}
+	return nil
+}
+
+func (c *listCache) put(key string, snap *api.BoardSnapshot, page []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pages == nil || len(c.pages) >= maxCachedLists {
+		// Searches make queries unbounded; starting over keeps memory bounded.
+		c.pages = map[string]cachedList{}
+	}
+	c.pages[key] = cachedList{snap: snap, page: page}
 }
 
 type messageData struct {
@@ -264,6 +303,11 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	key := snap.Board.ID + "?" + r.URL.RawQuery
+	if page := s.lists.get(key, snap); page != nil {
+		s.write(w, http.StatusOK, page)
+		return
+	}
 	q := r.URL.Query()
 	dept, loc, wp, search := q.Get("department"), q.Get("location"), q.Get("workplaceType"), strings.TrimSpace(q.Get("q"))
 	utm := utmQuery(r)
@@ -319,7 +363,14 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 	d.Departments = options(depts, dept, nil)
 	d.Locations = options(locs, loc, nil)
 	d.Workplace = options(wps, wp, workplaceLabels)
-	s.render(w, http.StatusOK, "list", d)
+	var buf bytes.Buffer
+	if err := s.pages["list"].ExecuteTemplate(&buf, "layout.html", d); err != nil {
+		s.log.Error("render careers listing", "error", err)
+		http.Error(w, "Internal error", http.StatusInternalServerError)
+		return
+	}
+	s.lists.put(key, snap, buf.Bytes())
+	s.write(w, http.StatusOK, buf.Bytes())
 }
 
 func options(set map[string]bool, selected string, labels map[string]string) []option {
