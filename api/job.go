@@ -101,8 +101,9 @@ func (s *Service) jobCreate(ctx context.Context, c *rpc.Call, req *createJobRequ
 		if err := s.checkJobRefs(ctx, tx, c.Org(), job); err != nil {
 			return err
 		}
-		if job.DefaultInterviewPlanID != "" {
-			job.InterviewPlanIDs = []string{job.DefaultInterviewPlanID}
+		// A template may bring several plans; the default is always one of them.
+		if job.DefaultInterviewPlanID != "" && !slices.Contains(job.InterviewPlanIDs, job.DefaultInterviewPlanID) {
+			job.InterviewPlanIDs = append(job.InterviewPlanIDs, job.DefaultInterviewPlanID)
 		}
 		author, err := s.actingUser(ctx, tx, c)
 		if err != nil {

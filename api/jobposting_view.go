@@ -319,7 +319,9 @@ func (r *postingRefs) public(p *ashby.JobPosting, includeCompensation bool) ashb
 	}
 	if includeCompensation {
 		tiers := r.tiers(p)
-		if tiers == nil {
+		if tiers == nil || !p.ShouldDisplayCompensationOnJobBoard {
+			// A posting that does not display its compensation does not
+			// publish it through the public API either.
 			tiers = []ashby.CompensationTier{}
 		}
 		j.Compensation = &ashby.PublicCompensation{CompensationTierSummary: strPtr(compensation.TiersSummary(tiers)),

@@ -607,6 +607,15 @@ func TestE2EPostingAPI(t *testing.T) {
 			t.Fatalf("compensation: %+v", comp)
 		}
 
+		// Compensation a posting does not display is not published.
+		must(t, c, "jobPosting.updateSettings", map[string]any{"jobPostingId": f.posting.ID, "shouldDisplayCompensationOnJobBoard": false}, nil)
+		hidden := publicBoard(t, url+"?includeCompensation=true").Jobs[0]
+		if hidden.ShouldDisplayCompensationOnJobPostings || hidden.Compensation == nil || hidden.Compensation.CompensationTierSummary != nil || len(hidden.Compensation.CompensationTiers) != 0 {
+			t.Fatalf("hidden compensation: %+v", hidden.Compensation)
+		}
+		must(t, c, "jobPosting.updateSettings", map[string]any{"jobPostingId": f.posting.ID, "shouldDisplayCompensationOnJobBoard": true}, nil)
+		resp, body = get(t, url, nil)
+
 		// ETag and 304; gzip; CORS preflight; case-insensitive names.
 		etag := resp.Header.Get("ETag")
 		r304, b304 := get(t, url, map[string]string{"If-None-Match": etag})
