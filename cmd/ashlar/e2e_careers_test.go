@@ -242,6 +242,34 @@ func TestE2EJobPostings(t *testing.T) {
 			t.Fatalf("expand job: %s", expanded["job"])
 		}
 
+		// Posting events are in the outbox, written with their changes.
+		db, err := store.Open(context.Background(), srv.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.QueryContext(context.Background(), `SELECT action, payload FROM events WHERE action LIKE 'jobPosting%' ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for rows.Next() {
+			var action, payload string
+			rows.Scan(&action, &payload)
+			counts[action]++
+			var ev struct {
+				JobPosting ashby.JobPostingListItem `json:"jobPosting"`
+			}
+			if json.Unmarshal([]byte(payload), &ev) != nil || ev.JobPosting.ID == "" {
+				t.Fatalf("%s payload: %s", action, payload)
+			}
+		}
+		rows.Close()
+		// Publishing: the fixture's posting and the draft; unpublishing: the draft.
+		if counts["jobPostingPublish"] != 2 || counts["jobPostingUnpublish"] != 1 || counts["jobPostingUpdate"] < 8 {
+			t.Fatalf("posting events: %v", counts)
+		}
+
 		// Another organization sees none of it.
 		_, key2 := srv.NewOrg()
 		c2 := srv.Client(key2)
@@ -491,6 +519,25 @@ func TestE2EApplicationFormSubmit(t *testing.T) {
 		}
 		fh, _ := upload(t, c, "CandidateFiles", "other.pdf", pdfBytes)
 		wantCode(t, c, "candidate.uploadResume", map[string]any{"candidateId": cand.ID, "resumeHandle": fh.Handle}, "invalid_input")
+
+		// Anonymizing the candidate deletes their files.
+		var apps []ashby.Application
+		must(t, c, "application.list", nil, &apps)
+		for _, a := range apps {
+			if a.Candidate.ID == cand.ID {
+				must(t, c, "application.changeStage", map[string]any{"applicationId": a.ID, "interviewStageId": f.stageByTyp["Archived"].ID, "archiveReasonId": f.reasons[0].ID}, nil)
+			}
+		}
+		resume := cand.ResumeFileHandle.Handle
+		download(t, c, resume)
+		must(t, c, "candidate.anonymize", map[string]any{"candidateId": cand.ID}, nil)
+		wantCode(t, c, "file.info", map[string]any{"fileHandle": resume}, "file_not_found")
+		wantCode(t, c, "file.info", map[string]any{"fileHandle": cand.FileHandles[1].Handle}, "file_not_found")
+		var anonApp map[string]any
+		must(t, c, "application.info", map[string]any{"submittedFormInstanceId": res.SubmittedFormInstance.ID, "expand": []string{"applicationFormSubmissions"}}, &anonApp)
+		if vals := anonApp["applicationFormSubmissions"].([]any)[0].(map[string]any)["submittedValues"].(map[string]any); len(vals) != 0 {
+			t.Fatalf("an anonymized candidate's answers remain: %v", vals)
+		}
 	})
 }
 
