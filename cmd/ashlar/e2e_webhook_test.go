@@ -309,12 +309,14 @@ func TestE2EWebhookCLIAndMetrics(t *testing.T) {
 	slug, key := srv.NewOrg()
 	c := srv.Client(key)
 	rc := newHookReceiver(t)
+	rc.mu.Lock()
 	rc.status = func(path string) int {
 		if path == "/gone" {
 			return 410
 		}
 		return 200
 	}
+	rc.mu.Unlock()
 	out := srv.CLI("webhook", "create", "--org", slug, "--type", "jobCreate", "--url", rc.URL+"/cli", "--secret", "cli-secret")
 	if !strings.Contains(out, "created webhook") {
 		t.Fatalf("create: %s", out)
@@ -467,8 +469,9 @@ func TestE2EWebhookCrash(t *testing.T) {
 			time.Sleep(time.Duration(300+rnd.IntN(1200)) * time.Millisecond)
 			mu.Lock()
 			srv.Kill()
+			n := len(acked)
 			mu.Unlock()
-			t.Logf("kill %d: %d acknowledged jobs, %d deliveries received", k+1, len(acked), len(rc.hits("jobCreate")))
+			t.Logf("kill %d: %d acknowledged jobs, %d deliveries received", k+1, n, len(rc.hits("jobCreate")))
 			time.Sleep(time.Duration(rnd.IntN(300)) * time.Millisecond)
 			mu.Lock()
 			srv.Restart()
