@@ -205,7 +205,7 @@ func (r *postingRefs) linkedData(p *ashby.JobPosting, descHTML string) ashby.Lin
 	ld := ashby.LinkedData{Context: "https://schema.org/", Type: "JobPosting", Title: p.Title, Description: descHTML,
 		Identifier:         ashby.LDIdentifier{Type: "PropertyValue", Name: p.Title, Value: p.ID},
 		HiringOrganization: ashby.LDOrganization{Type: "Organization", Name: r.org.Name, SameAs: r.baseURL + "/jobs/" + r.board(p).Name, Logo: r.board(p).Theme.LogoURL},
-		EmploymentType:     ldEmployment[p.EmploymentType], JobLocation: []ashby.LDPlace{}}
+		EmploymentType:     ldEmployment[p.EmploymentType]}
 	if p.PublishedAt != nil {
 		ld.DatePosted = p.PublishedAt.Format("2006-01-02")
 	}
@@ -223,7 +223,9 @@ func (r *postingRefs) linkedData(p *ashby.JobPosting, descHTML string) ashby.Lin
 			a = ashby.LDAddress{Type: "PostalAddress", AddressLocality: pa.AddressLocality, AddressRegion: pa.AddressRegion,
 				AddressCountry: pa.AddressCountry, PostalCode: pa.PostalCode, StreetAddress: pa.StreetAddress}
 		}
-		ld.JobLocation = append(ld.JobLocation, ashby.LDPlace{Type: "Place", Address: a})
+		if ld.JobLocation == nil {
+			ld.JobLocation = &ashby.LDPlace{Type: "Place", Address: a}
+		}
 		if r.isRemote(p) && a.AddressCountry != "" {
 			ld.ApplicantLocation = append(ld.ApplicantLocation, ashby.LDAdministrative{Type: "Country", Name: a.AddressCountry})
 		}

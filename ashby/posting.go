@@ -85,9 +85,11 @@ type DescriptionPart struct {
 // DescriptionParts splits a description into the board's opening, the
 // posting's body and the board's closing.
 type DescriptionParts struct {
-	DescriptionOpening *DescriptionPart `json:"descriptionOpening"`
+	// Absent (not null) when the board has none or the posting suppresses
+	// it: Ashby's schema types the parts as objects.
+	DescriptionOpening *DescriptionPart `json:"descriptionOpening,omitempty"`
 	DescriptionBody    DescriptionPart  `json:"descriptionBody"`
-	DescriptionClosing *DescriptionPart `json:"descriptionClosing"`
+	DescriptionClosing *DescriptionPart `json:"descriptionClosing,omitempty"`
 }
 
 // PostingCompensation is a posting's compensation as jobPosting.info
@@ -120,19 +122,20 @@ type JobPostingInfo struct {
 
 // LinkedData is schema.org JobPosting JSON-LD, for search engines.
 type LinkedData struct {
-	Context            string             `json:"@context"`
-	Type               string             `json:"@type"`
-	Title              string             `json:"title"`
-	Description        string             `json:"description"`
-	Identifier         LDIdentifier       `json:"identifier"`
-	DatePosted         string             `json:"datePosted,omitempty"`
-	ValidThrough       string             `json:"validThrough,omitempty"`
-	HiringOrganization LDOrganization     `json:"hiringOrganization"`
-	JobLocation        []LDPlace          `json:"jobLocation"`
-	JobLocationType    string             `json:"jobLocationType,omitempty"`
-	EmploymentType     string             `json:"employmentType" enum:"FULL_TIME,PART_TIME,CONTRACTOR,TEMPORARY,INTERN"`
-	BaseSalary         *LDMonetaryAmount  `json:"baseSalary,omitempty"`
-	ApplicantLocation  []LDAdministrative `json:"applicantLocationRequirements,omitempty"`
+	Context            string         `json:"@context"`
+	Type               string         `json:"@type"`
+	Title              string         `json:"title"`
+	Description        string         `json:"description"`
+	Identifier         LDIdentifier   `json:"identifier"`
+	DatePosted         string         `json:"datePosted,omitempty"`
+	ValidThrough       string         `json:"validThrough,omitempty"`
+	HiringOrganization LDOrganization `json:"hiringOrganization"`
+	// JobLocation is the primary location (one Place, as Ashby sends it).
+	JobLocation       *LDPlace           `json:"jobLocation,omitempty"`
+	JobLocationType   string             `json:"jobLocationType,omitempty"`
+	EmploymentType    string             `json:"employmentType" enum:"FULL_TIME,PART_TIME,CONTRACTOR,TEMPORARY,INTERN"`
+	BaseSalary        *LDMonetaryAmount  `json:"baseSalary,omitempty"`
+	ApplicantLocation []LDAdministrative `json:"applicantLocationRequirements,omitempty"`
 }
 
 // LDIdentifier is schema.org PropertyValue.
