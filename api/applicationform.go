@@ -324,6 +324,15 @@ func answer(subs []ashby.FieldSubmission, path string) any {
 func (s *Service) applicant(ctx context.Context, tx *store.Tx, org string, values map[string]any, sourceID string, tagIDs []string) (*ashby.Candidate, error) {
 	email := values[SystemEmail].(string)
 	name := values[SystemName].(string)
+	if tx.DB().Engine() == store.Postgres {
+		// Two submissions with the same new email, committing at once,
+		// would each find no candidate and create one. A lock on the
+		// address, held until commit, makes the second wait and find the
+		// first's candidate. (SQLite has one writer, so it cannot happen.)
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7283))`, org+":"+lc(email)); err != nil {
+			return nil, fmt.Errorf("lock applicant email: %w", err)
+		}
+	}
 	matches, err := Candidates.ByKey(ctx, tx, org, "email", lc(email), 1)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -439,6 +441,41 @@ func TestE2EApplicationFormSubmit(t *testing.T) {
 		must(t, c, "application.info", map[string]any{"submittedFormInstanceId": again.SubmittedFormInstance.ID}, &a)
 		if a.ID != a2.ID {
 			t.Fatalf("re-application created application %s besides %s", a.ID, a2.ID)
+		}
+
+		// Concurrent submissions from one new address make one candidate
+		// and one application, and keep every submission.
+		var handles []string
+		for i := 0; i < 5; i++ {
+			handles = append(handles, mustUpload(t, c, fmt.Sprintf("race%d.pdf", i)))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, len(handles))
+		for _, h := range handles {
+			wg.Add(1)
+			go func(h string) {
+				defer wg.Done()
+				_, err := c.Call(ctx, "applicationForm.submit", map[string]any{"jobPostingId": f.posting.ID, "applicationForm": answers(
+					"_systemfield_name", "Rae Condition", "_systemfield_email", "rae@example.com", "_systemfield_resume", h, "q_why", "Timing")}, nil)
+				errs <- err
+			}(h)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent submission: %v", err)
+			}
+		}
+		var found []ashby.Candidate
+		must(t, c, "candidate.search", map[string]any{"email": "rae@example.com"}, &found)
+		if len(found) != 1 || len(found[0].ApplicationIDs) != 1 {
+			t.Fatalf("concurrent submissions: %d candidates %+v", len(found), found)
+		}
+		var raced map[string]any
+		must(t, c, "application.info", map[string]any{"applicationId": found[0].ApplicationIDs[0], "expand": []string{"applicationFormSubmissions"}}, &raced)
+		if n := len(raced["applicationFormSubmissions"].([]any)); n != len(handles) {
+			t.Fatalf("%d concurrent submissions, %d kept", len(handles), n)
 		}
 
 		// Validation: every field type refuses a wrong value, with Ashby's error and field errors.
