@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests (careers/browser_test.go) drive Debian's Chromium through
-# chromedp and inject axe-core from npm into each careers page.
+# chromedp and inject axe-core from npm into each careers page. The file
+# store's S3 test (files/s3_test.go) runs against s3rver, also from npm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -15,3 +16,7 @@ chromium --version
 echo "installing axe-core (npm)"
 (cd careers/testdata/axe && npm ci --no-audit --no-fund --loglevel=error)
 test -f careers/testdata/axe/node_modules/axe-core/axe.min.js
+
+echo "installing s3rver (npm)"
+(cd files/testdata/s3 && npm ci --no-audit --no-fund --loglevel=error)
+test -f files/testdata/s3/node_modules/s3rver/bin/s3rver.js
