@@ -303,6 +303,9 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Listing and posting pages are the same for every visitor; shared
+	// caches may keep them briefly (the posting API's own max-age).
+	w.Header().Set("Cache-Control", "public, max-age=60")
 	key := snap.Board.ID + "?" + r.URL.RawQuery
 	if page := s.lists.get(key, snap); page != nil {
 		s.write(w, http.StatusOK, page)
@@ -407,6 +410,7 @@ func (s *Site) servePosting(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
 	ld, _ := json.Marshal(info.LinkedData) // json.Marshal escapes <, > and &: safe inside <script>
 	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Description: template.HTML(info.DescriptionHTML),
 		Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
