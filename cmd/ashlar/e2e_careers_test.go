@@ -893,3 +893,50 @@ func TestE2ECareersProtections(t *testing.T) {
 		}
 	})
 }
+
+// The demo organization's careers site and posting API have data on
+// first run, with forms asking questions of every type the site renders.
+func TestE2EDemoCareers(t *testing.T) {
+	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--demo", "--files-dir", t.TempDir()}})
+	key := srv.WaitStdout(regexp.MustCompile(`ashlar_[A-Za-z0-9_-]+`), 60*time.Second)
+	c := srv.Client(key)
+	board := publicBoard(t, srv.URL+"/posting-api/job-board/demo?includeCompensation=true")
+	if len(board.Jobs) < 5 {
+		t.Fatalf("the demo board has %d jobs", len(board.Jobs))
+	}
+	withComp := 0
+	for _, j := range board.Jobs {
+		if j.Compensation != nil && j.Compensation.CompensationTierSummary != nil {
+			withComp++
+		}
+	}
+	if withComp < 3 {
+		t.Fatalf("%d demo jobs show compensation", withComp)
+	}
+	var postings []ashby.JobPostingListItem
+	must(t, c, "jobPosting.list", map[string]any{"includeUnpublishedJobPostings": true}, &postings)
+	if len(postings) <= len(board.Jobs) {
+		t.Fatalf("the demo has unlisted and draft postings besides the public ones: %d vs %d", len(postings), len(board.Jobs))
+	}
+	var info ashby.JobPostingInfo
+	must(t, c, "jobPosting.info", map[string]any{"jobPostingId": board.Jobs[0].ID}, &info)
+	types := map[string]bool{}
+	for _, s := range info.ApplicationFormDefinition.Sections {
+		for _, e := range s.Fields {
+			types[e.Field.Type] = true
+		}
+	}
+	for _, want := range []string{"String", "Email", "Phone", "Location", "File", "SocialLink", "LongText", "Boolean", "ValueSelect", "MultiValueSelect", "Number", "Date", "Url", "Score", "RichText"} {
+		if !types[want] {
+			t.Errorf("the demo form has no %s question", want)
+		}
+	}
+	var links []ashby.SourceTrackingLink
+	must(t, c, "sourceTrackingLink.list", nil, &links)
+	if len(links) == 0 {
+		t.Error("the demo has no source tracking links")
+	}
+	if r, b := get(t, srv.URL+"/jobs/demo", nil); r.StatusCode != 200 || !bytes.Contains(b, []byte("Northwind Robotics")) {
+		t.Fatalf("/jobs/demo: %d", r.StatusCode)
+	}
+}
