@@ -102,6 +102,13 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/_assets/careers.css", s.serveCSS)
 	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
 	mux.HandleFunc("GET /jobs/{board}", s.serveList)
+	mux.HandleFunc("GET /jobs/{board}/{$}", func(w http.ResponseWriter, r *http.Request) {
+		u := "/jobs/" + url.PathEscape(r.PathValue("board"))
+		if r.URL.RawQuery != "" {
+			u += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, u, http.StatusMovedPermanently)
+	})
 	mux.HandleFunc("GET /jobs/{board}/{posting}", s.servePosting)
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application", s.serveApply)
 	mux.HandleFunc("POST /jobs/{board}/{posting}/application", s.serveSubmit)
