@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -156,16 +157,29 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 	page := &Page{Docs: make([][]byte, 0, limit)}
 	var lastPos int64
 	var lastID string
+	// Documents are copied into one growing buffer rather than one
+	// allocation each; ends records where each document stops.
+	var buf []byte
+	ends := make([]int, 0, limit)
 	for rows.Next() {
-		if len(page.Docs) == limit {
+		if len(ends) == limit {
 			page.MoreDataAvailable = true
 			break
 		}
-		var doc []byte
+		var doc sql.RawBytes
 		if err := rows.Scan(&doc, &lastPos, &lastID); err != nil {
 			return nil, fmt.Errorf("list %s: %w", s.Kind, err)
 		}
-		page.Docs = append(page.Docs, doc)
+		if buf == nil {
+			buf = make([]byte, 0, len(doc)*limit+limit)
+		}
+		buf = append(buf, doc...)
+		ends = append(ends, len(buf))
+	}
+	start := 0
+	for _, end := range ends {
+		page.Docs = append(page.Docs, buf[start:end:end])
+		start = end
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
