@@ -646,8 +646,13 @@ func (s *Service) applySettings(ctx context.Context, tx *store.Tx, org string, p
 	}
 	if in.SurveyFormDefinitionIDs != nil {
 		p.SurveyFormDefinitionIDs = []string{}
-		for _, id := range in.SurveyFormDefinitionIDs {
-			p.SurveyFormDefinitionIDs = append(p.SurveyFormDefinitionIDs, string(id))
+		for i, id := range in.SurveyFormDefinitionIDs {
+			if _, err := mustExist(ctx, tx, SurveyForms, org, string(id), "survey_form_definition", fmt.Sprintf("surveyFormDefinitionIds[%d]", i)); err != nil {
+				return err
+			}
+			if !slices.Contains(p.SurveyFormDefinitionIDs, string(id)) {
+				p.SurveyFormDefinitionIDs = append(p.SurveyFormDefinitionIDs, string(id))
+			}
 		}
 	}
 	if in.ShouldDisplayCompensationOnJobBoard != nil {
