@@ -90,7 +90,10 @@ func Start(t testing.TB, engine store.Engine, o Options) *Server {
 	if dsn == "" {
 		dsn = storetest.DSN(t, engine)
 	}
-	s := &Server{DSN: dsn, Engine: engine, Args: o.Args, Env: o.Env, t: t}
+	// Uploaded files go to a directory of the test's own, kept across
+	// Restart, rather than ./ashlar-files in the package directory.
+	env := append([]string{"ASHLAR_FILES_DIR=" + t.TempDir()}, o.Env...)
+	s := &Server{DSN: dsn, Engine: engine, Args: o.Args, Env: env, t: t}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
