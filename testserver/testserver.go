@@ -101,6 +101,10 @@ func Start(t testing.TB, engine store.Engine, o Options) *Server {
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
+// startTimeout bounds start-up, which includes seeding for --demo; the
+// race detector makes that several times slower.
+var startTimeout = map[bool]time.Duration{false: time.Minute, true: 4 * time.Minute}[raceEnabled]
+
 func (s *Server) start() {
 	t := s.t
 	t.Helper()
@@ -140,8 +144,8 @@ func (s *Server) start() {
 	case s.URL = <-urlc:
 	case <-s.done:
 		t.Fatalf("ashlar serve exited before listening:\n%s", s.Logs())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("ashlar serve did not start in 60s:\n%s", s.Logs())
+	case <-time.After(startTimeout):
+		t.Fatalf("ashlar serve did not start in %s:\n%s", startTimeout, s.Logs())
 	}
 }
 

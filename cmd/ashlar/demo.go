@@ -13,7 +13,7 @@ import (
 
 // startDemo seeds the demo organization the first time and prints a fresh
 // API key with every permission and a few commands to try.
-func startDemo(ctx context.Context, e *env, srv *server.Server, url string) error {
+func startDemo(ctx context.Context, e *env, srv *server.Server, url string, candidates int) error {
 	exists, err := demo.Exists(ctx, srv.DB)
 	if err != nil {
 		return err
@@ -21,7 +21,7 @@ func startDemo(ctx context.Context, e *env, srv *server.Server, url string) erro
 	if !exists {
 		fmt.Fprintln(e.stderr, "ashlar: seeding the demo organization (once) …")
 		started := time.Now()
-		if _, err := demo.Seed(ctx, srv.Service, srv.API, 0); err != nil {
+		if _, err := demo.Seed(ctx, srv.Service, srv.API, candidates); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "ashlar: demo organization seeded in %s\n", time.Since(started).Round(time.Millisecond))

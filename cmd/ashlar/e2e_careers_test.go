@@ -897,7 +897,7 @@ func TestE2ECareersProtections(t *testing.T) {
 // The demo organization's careers site and posting API have data on
 // first run, with forms asking questions of every type the site renders.
 func TestE2EDemoCareers(t *testing.T) {
-	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--demo", "--files-dir", t.TempDir()}})
+	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--demo", "--demo-candidates", "60", "--files-dir", t.TempDir()}})
 	key := srv.WaitStdout(regexp.MustCompile(`ashlar_[A-Za-z0-9_-]+`), 60*time.Second)
 	c := srv.Client(key)
 	board := publicBoard(t, srv.URL+"/posting-api/job-board/demo?includeCompensation=true")

@@ -285,14 +285,14 @@ func idFor(name, category string, tn *tenant) string {
 // organization may come back, and nothing of it may change.
 func TestE2ETenancySweep(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--demo"}})
+		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--demo", "--demo-candidates", "60"}})
 		demoKey := srv.WaitStdout(regexp.MustCompile(`ashlar_[A-Za-z0-9_-]+`), 10*time.Second)
 		_, otherKey := srv.NewOrg()
 		ops := operations(t, srv.URL)
 		a := &tenant{ids: map[string][]string{}, all: map[string]bool{}}
 		before := collect(t, srv, demoKey, ops, a)
 		cands, _, err := client.All[ashby.Candidate](context.Background(), srv.Client(demoKey), "candidate.list", nil)
-		if err != nil || len(cands) < 100 {
+		if err != nil || len(cands) < 50 {
 			t.Fatalf("demo candidates: %d %v", len(cands), err)
 		}
 		for _, c := range cands {

@@ -47,6 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	addr := fs.String("addr", addrDef, "listen address; env ASHLAR_ADDR")
 	demo := fs.Bool("demo", false, "seed a demo organization once, print an API key with every permission, and allow webhooks to private addresses")
+	demoCandidates := fs.Int("demo-candidates", 300, "how many candidates --demo seeds (the rest of the demo scales with them)")
 	baseURL := fs.String("base-url", e.getenv("ASHLAR_BASE_URL"), "public URL of this server, used in links it hands out (default: http://ADDR); env ASHLAR_BASE_URL")
 	rateDef := 100.0
 	if v := e.getenv("ASHLAR_RATE_LIMIT"); v != "" {
@@ -99,7 +100,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *demo {
-		if err := startDemo(ctx, e, srv, url); err != nil {
+		if err := startDemo(ctx, e, srv, url, *demoCandidates); err != nil {
 			return err
 		}
 	}
