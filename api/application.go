@@ -192,6 +192,9 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 	if err := emit(ctx, tx, org, "applicationSubmit", map[string]any{"application": app}); err != nil {
 		return nil, err
 	}
+	if err := enteredStage(ctx, tx, org, app, current); err != nil {
+		return nil, err
+	}
 	return app, nil
 }
 
@@ -477,6 +480,9 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 	if err := Applications.Put(ctx, tx, org, app); err != nil {
 		return nil, err
 	}
+	if err := enteredStage(ctx, tx, org, app, stage); err != nil {
+		return nil, err
+	}
 	data := map[string]any{"application": app}
 	if app.Status == ashby.ApplicationHired {
 		hire := map[string]any{"application": app}
@@ -495,6 +501,25 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 		return nil, err
 	}
 	return app, emit(ctx, tx, org, "applicationUpdate", data)
+}
+
+// stageEntryHooks run, in the writing transaction, whenever an
+// application enters a stage: on creation, on a stage change and on a
+// transfer. Features that act on stages (automatic assessments) use them.
+var stageEntryHooks []func(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error
+
+// OnStageEntry registers such a hook.
+func OnStageEntry(f func(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error) {
+	stageEntryHooks = append(stageEntryHooks, f)
+}
+
+func enteredStage(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error {
+	for _, f := range stageEntryHooks {
+		if err := f(ctx, tx, org, app, stage); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HiredOffer returns the accepted offer to include in candidateHire; the

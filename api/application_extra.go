@@ -147,6 +147,9 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		if err := Applications.Put(ctx, tx, org, app); err != nil {
 			return err
 		}
+		if err := enteredStage(ctx, tx, org, app, stage); err != nil {
+			return err
+		}
 		// The candidate's record changes with its applications, so that a
 		// candidate sync reports it.
 		cand, err := Candidates.GetForUpdate(ctx, tx, org, app.Candidate.ID)

@@ -46,9 +46,11 @@ type DB struct {
 
 	secret    []byte // signs cursors and sync tokens
 	emitHooks []func()
-	stmtMu    sync.RWMutex
-	stmts     map[string]*sql.Stmt
-	dsn       string
+	// beforeCommit hooks run inside transactions that wrote records.
+	beforeCommit []func(ctx context.Context, tx *Tx) error
+	stmtMu       sync.RWMutex
+	stmts        map[string]*sql.Stmt
+	dsn          string
 
 	// Now is the clock; tests replace it to age tokens.
 	Now func() time.Time
@@ -248,6 +250,7 @@ type Tx struct {
 	chg      int64
 	afterFns []func()
 	emitted  bool
+	written  []Written
 }
 
 func (tx *Tx) lockSuffix() string {
@@ -260,6 +263,23 @@ func (tx *Tx) store() *DB { return tx.db }
 
 // DB returns the database the transaction runs on.
 func (tx *Tx) DB() *DB { return tx.db }
+
+// Written is a record a transaction stored or deleted.
+type Written struct {
+	Org, Kind, ID string
+	Deleted       bool
+}
+
+// Written lists the records this transaction has stored or deleted so far.
+func (tx *Tx) Written() []Written { return tx.written }
+
+// BeforeCommit registers fn to run at the end of every write transaction
+// that stored or deleted records, inside it: what fn writes commits or
+// rolls back with the change (the audit log uses it). ctx is the one
+// given to Write.
+func (db *DB) BeforeCommit(fn func(ctx context.Context, tx *Tx) error) {
+	db.beforeCommit = append(db.beforeCommit, fn)
+}
 
 // AfterCommit registers fn to run once the transaction has committed.
 func (tx *Tx) AfterCommit(fn func()) { tx.afterFns = append(tx.afterFns, fn) }
@@ -335,6 +355,13 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	if len(tx.written) > 0 {
+		for _, hook := range db.beforeCommit {
+			if err = hook(ctx, tx); err != nil {
+				return err
+			}
+		}
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

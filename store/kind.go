@@ -203,6 +203,7 @@ func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) e
 		}
 		return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, err)
 	}
+	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: idx.ID})
 	if !k.HasKeys {
 		return nil
 	}
@@ -251,6 +252,7 @@ func (k Kind[T]) Delete(ctx context.Context, tx *Tx, org, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: id, Deleted: true})
 	if k.HasKeys {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM doc_keys WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, id); err != nil {
 			return fmt.Errorf("unindex %s %s: %w", k.Name, id, err)

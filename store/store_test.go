@@ -471,3 +471,33 @@ func syncUntil(t *testing.T, db *store.DB, spec store.ListSpec, want map[string]
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestBeforeCommitSeesWhatTheTransactionWrote(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := newOrg(t, db)
+		var seen []store.Written
+		db.BeforeCommit(func(ctx context.Context, tx *store.Tx) error {
+			seen = append(seen, tx.Written()...)
+			_, err := tx.Emit(ctx, org, "audited", map[string]int{"n": len(tx.Written())})
+			return err
+		})
+		w := &widget{ID: ashby.NewID(), CreatedAt: ashby.Now()}
+		put(t, db, org, w)
+		if err := db.Write(ctx, func(tx *store.Tx) error { return widgets.Delete(ctx, tx, org, w.ID) }); err != nil {
+			t.Fatal(err)
+		}
+		// A transaction that writes no record runs no hook.
+		if err := db.Write(ctx, func(tx *store.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 2 || seen[0].ID != w.ID || seen[0].Deleted || !seen[1].Deleted || seen[0].Kind != widgets.Name {
+			t.Fatalf("hook saw %+v", seen)
+		}
+		var n int
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE org_id = $1 AND action = 'audited'`, org).Scan(&n)
+		if n != 2 {
+			t.Fatalf("what the hook wrote in the transaction: %d events, want 2", n)
+		}
+	})
+}
