@@ -38,7 +38,8 @@ func main() {
 	dsn := flag.String("db", "sqlite:/tmp/ashlar-listbench.db", "database DSN (reused if already seeded)")
 	n := flag.Int("n", 100000, "candidates")
 	clients := flag.Int("clients", 8, "concurrent clients")
-	dur := flag.Duration("duration", 10*time.Second, "load duration per measurement")
+	dur := flag.Duration("duration", 5*time.Second, "load duration per measurement")
+	rounds := flag.Int("rounds", 5, "measurements of each server, interleaved so that machine noise hits both alike")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the throughput run")
 	flag.Parse()
 	ctx := context.Background()
@@ -96,13 +97,18 @@ func main() {
 		check(err)
 		check(pprof.StartCPUProfile(f))
 	}
-	ashlar := load(url, key, cursors, *clients, *dur)
+	var ashlar, static, ratios []float64
+	for r := 0; r < *rounds; r++ {
+		a := load(url, key, cursors, *clients, *dur)
+		b := staticLoad(bodies, *clients, *dur)
+		ashlar, static, ratios = append(ashlar, a), append(static, b), append(ratios, a/b)
+		fmt.Printf("  round %d: ashlar %.0f pages/s, bytes-only %.0f pages/s, ratio %.2f\n", r+1, a, b, a/b)
+	}
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
-	static := staticLoad(bodies, *clients, *dur)
-	fmt.Printf("throughput with %d clients: ashlar %.0f pages/s, bytes-only server %.0f pages/s, ratio %.2f\n",
-		*clients, ashlar, static, ashlar/static)
+	fmt.Printf("throughput with %d clients (median of %d rounds): ashlar %.0f pages/s, bytes-only server %.0f pages/s, ratio %.2f\n",
+		*clients, *rounds, median(ashlar), median(static), median(ratios))
 }
 
 // seed creates an organization with n candidates (once per database) and
@@ -214,6 +220,12 @@ func staticLoad(bodies [][]byte, clients int, d time.Duration) float64 {
 	defer hs.Close()
 	cursors := make([]string, len(bodies))
 	return load("http://"+ln.Addr().String(), "x", cursors, clients, d)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
 
 func check(err error) {
