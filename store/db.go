@@ -264,6 +264,23 @@ func (tx *Tx) store() *DB { return tx.db }
 // DB returns the database the transaction runs on.
 func (tx *Tx) DB() *DB { return tx.db }
 
+// RelaxDurability lets this transaction's commit return before its log
+// record is flushed to disk (PostgreSQL's synchronous_commit=off; SQLite
+// in WAL mode with synchronous=NORMAL already works this way). A server
+// crash can then lose the transaction, but never corrupt data or commit
+// it partially. Only for bookkeeping that is safe to redo, such as the
+// webhook dispatcher's claims and attempt records under at-least-once
+// delivery.
+func (tx *Tx) RelaxDurability(ctx context.Context) error {
+	if tx.db.engine != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("relax durability: %w", err)
+	}
+	return nil
+}
+
 // Written is a record a transaction stored or deleted.
 type Written struct {
 	Org, Kind, ID string

@@ -144,6 +144,11 @@ func (d *Dispatcher) nextDue(ctx context.Context) (int64, error) {
 func (d *Dispatcher) claim(ctx context.Context, limit int, full []string) (int, error) {
 	var c claimed
 	err := d.db.Write(ctx, func(tx *store.Tx) error {
+		// Losing this transaction to a database crash only means doing the
+		// work again, which at-least-once delivery allows.
+		if err := tx.RelaxDurability(ctx); err != nil {
+			return err
+		}
 		c.reset(d) // a retried transaction starts over
 		return d.claimTx(ctx, tx, limit, full, &c)
 	})
@@ -507,6 +512,11 @@ func (d *Dispatcher) record(batch []*result) {
 	for i := 0; ; i++ {
 		lost = lost[:0]
 		err := d.db.Write(ctx, func(tx *store.Tx) error {
+			// Attempt records lost to a database crash only mean an attempt
+			// is made again, which at-least-once delivery allows.
+			if err := tx.RelaxDurability(ctx); err != nil {
+				return err
+			}
 			lost = lost[:0]
 			cl.reset(d)
 			for _, r := range batch {
