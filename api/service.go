@@ -29,8 +29,17 @@ func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log}
+	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log}
+	for _, f := range serviceHooks {
+		f(s)
+	}
+	return s
 }
+
+// serviceHooks run on every new Service: features that act on all of its
+// writes (the audit log) attach to its database here, so that the server,
+// the command line and seeding are covered alike.
+var serviceHooks []func(s *Service)
 
 // registrars add endpoints to the table; each category file appends its
 // own from an init function, so adding a category touches one file.
