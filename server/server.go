@@ -95,6 +95,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	mctx, stopMaintenance := context.WithCancel(ctx)
+	defer stopMaintenance()
+	go s.DB.Maintain(mctx, time.Minute, s.Log)
 	select {
 	case err := <-errc:
 		return err

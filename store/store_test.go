@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -499,5 +501,40 @@ func TestBeforeCommitSeesWhatTheTransactionWrote(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("what the hook wrote in the transaction: %d events, want 2", n)
 		}
+	})
+}
+
+func TestMaintainAnalyzesChangedTables(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := newOrg(t, db)
+		ws := make([]*widget, 500)
+		for i := range ws {
+			ws[i] = &widget{ID: ashby.NewID(), CreatedAt: ashby.Now()}
+		}
+		put(t, db, org, ws...)
+		mctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { db.Maintain(mctx, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil))); close(done) }()
+		if db.Engine() == store.Postgres {
+			var autovacuum string
+			db.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&autovacuum)
+			// Table statistics reach pg_stat_user_tables with a delay of
+			// up to some seconds.
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				var analyzed bool
+				db.QueryRowContext(ctx, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'docs'`).Scan(&analyzed)
+				if analyzed || autovacuum == "on" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("docs was not analyzed")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		cancel()
+		<-done
 	})
 }
