@@ -94,8 +94,10 @@ func Start(t testing.TB, engine store.Engine, o Options) *Server {
 	// Restart, rather than ./ashlar-files in the package directory.
 	env := append([]string{"ASHLAR_FILES_DIR=" + t.TempDir()}, o.Env...)
 	s := &Server{DSN: dsn, Engine: engine, Args: o.Args, Env: env, t: t}
-	s.start()
+	// Registered before starting, so that a start that fails the test
+	// (a timeout) still stops the process instead of orphaning it.
 	t.Cleanup(s.Stop)
+	s.start()
 	return s
 }
 
