@@ -77,6 +77,14 @@ func CheckAddr(a netip.Addr) error {
 	return nil
 }
 
+// GuardedDialer returns the SSRF-guarded dialer deliveries use, for the
+// other features that call URLs an organization configures (assessment,
+// workflow and feed partners), so that one guard protects every outgoing
+// request. With allowPrivate it is an ordinary dialer.
+func GuardedDialer(allowPrivate bool, timeout time.Duration) *net.Dialer {
+	return guardedDialer(allowPrivate, timeout)
+}
+
 // guardedDialer returns the dialer deliveries connect with. The check runs
 // in Control, after name resolution and before connecting, on the address
 // actually dialled: a host name that resolves (or re-resolves, as in DNS
