@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 )
@@ -17,8 +19,9 @@ import (
 // partner reports progress with assessment.update and can attach an
 // assessment done elsewhere with assessment.addCompletedToCandidate.
 // Ashby learns a partner's assessment id when it calls the partner's
-// assessment.start; Ashlar does not call partners, so the
-// assessment.create extension records that start instead.
+// assessment.start, which Ashlar does for configured partners
+// (partner_assessment.go); the assessment.create extension records a
+// start made some other way.
 
 func init() { register((*Service).assessmentEndpoints) }
 
@@ -100,71 +103,137 @@ type assessmentUpdateRequest struct {
 	Metadata             []ashby.Datum `json:"metadata,omitempty"`
 }
 
-func (s *Service) assessmentUpdate(ctx context.Context, c *rpc.Call, req *assessmentUpdateRequest) (rpc.Result[ashby.Assessment], error) {
+// checkAssessmentUpdate validates an assessment.update body (the
+// endpoint's and the update_request partners return inline).
+func checkAssessmentUpdate(req *assessmentUpdateRequest) error {
 	if req.AssessmentStatus == nil && req.CancelledReason == nil {
-		return rpc.Result[ashby.Assessment]{}, ashby.InvalidInput("assessment_status", "assessment_status is required unless cancelled_reason is given")
+		return ashby.InvalidInput("assessment_status", "assessment_status is required unless cancelled_reason is given")
 	}
 	if req.AssessmentResult != nil && req.AssessmentProfileURL == nil {
-		return rpc.Result[ashby.Assessment]{}, ashby.InvalidInput("assessment_profile_url", "A completed assessment (with assessment_result) needs assessment_profile_url")
+		return ashby.InvalidInput("assessment_profile_url", "A completed assessment (with assessment_result) needs assessment_profile_url")
 	}
 	if req.AssessmentProfileURL != nil && req.AssessmentProfileURL.Type != ashby.DatumURL {
-		return rpc.Result[ashby.Assessment]{}, ashby.InvalidInput("assessment_profile_url.type", "assessment_profile_url must have type url")
+		return ashby.InvalidInput("assessment_profile_url.type", "assessment_profile_url must have type url")
 	}
 	for _, d := range []struct {
 		d     *ashby.Datum
 		field string
 	}{{req.AssessmentStatus, "assessment_status"}, {req.AssessmentProfileURL, "assessment_profile_url"}, {req.AssessmentResult, "assessment_result"}, {req.CancelledReason, "cancelled_reason"}} {
 		if err := checkDatum(d.d, d.field); err != nil {
-			return rpc.Result[ashby.Assessment]{}, err
+			return err
 		}
 	}
-	if err := checkData(req.Metadata, "metadata"); err != nil {
+	return checkData(req.Metadata, "metadata")
+}
+
+// applyAssessmentUpdate applies a checked update to a; it reports false,
+// changing nothing, for an update older than the last one applied.
+func applyAssessmentUpdate(a *ashby.Assessment, req *assessmentUpdateRequest, now ashby.Time) bool {
+	if req.Timestamp < a.LastUpdateTimestamp {
+		return false // an update that arrives after a newer one changes nothing
+	}
+	at := ashby.TimeFromMillis(req.Timestamp)
+	a.LastUpdateTimestamp, a.UpdatedAt = req.Timestamp, now
+	if req.AssessmentStatus != nil {
+		a.AssessmentStatus = req.AssessmentStatus
+		if a.Status == ashby.AssessmentNotStarted || a.Status == ashby.AssessmentStarted {
+			a.Status = ashby.AssessmentInProgress
+		}
+		if v, _ := req.AssessmentStatus.Value.(string); strings.EqualFold(v, "Started") {
+			a.Status = ashby.AssessmentStarted
+			if a.StartedAt == nil {
+				a.StartedAt = at.Ptr()
+			}
+		}
+	}
+	if req.AssessmentProfileURL != nil {
+		a.AssessmentProfileURL = req.AssessmentProfileURL
+	}
+	if req.Metadata != nil {
+		a.Metadata = mergeData(a.Metadata, req.Metadata)
+	}
+	switch {
+	case req.CancelledReason != nil:
+		a.CancelledReason, a.Status, a.CancelledAt = req.CancelledReason, ashby.AssessmentCancelled, at.Ptr()
+	case req.AssessmentResult != nil:
+		a.AssessmentResult, a.Status, a.CompletedAt = req.AssessmentResult, ashby.AssessmentCompleted, at.Ptr()
+	}
+	return true
+}
+
+// callerPartners returns the partner integrations whose callback key the
+// call is made with (none for an ordinary key).
+func callerPartners(ctx context.Context, q store.Q, c *rpc.Call) ([]string, error) {
+	if c.KeyID == "" {
+		return nil, nil
+	}
+	ps, err := PartnerIntegrations.Find(ctx, q, c.Org(), store.Filter{Ref: c.KeyID})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return ids, nil
+}
+
+func (s *Service) assessmentUpdate(ctx context.Context, c *rpc.Call, req *assessmentUpdateRequest) (rpc.Result[ashby.Assessment], error) {
+	if err := checkAssessmentUpdate(req); err != nil {
 		return rpc.Result[ashby.Assessment]{}, err
 	}
 	var a *ashby.Assessment
 	err := s.write(ctx, func(tx *store.Tx) error {
-		found, err := Assessments.FindOne(ctx, tx, c.Org(), store.Filter{Unique: string(req.AssessmentID)})
+		missing := ashby.NotFound("assessment", fmt.Sprintf("Assessment %s not found", req.AssessmentID))
+		found, err := Assessments.FindOne(ctx, tx, c.Org(), store.Filter{Unique: lc(string(req.AssessmentID))})
 		if err != nil {
-			return notFound(err, "assessment", fmt.Sprintf("Assessment %s not found", req.AssessmentID))
+			return notFound(err, "assessment", missing.Message)
+		}
+		// A partner's callback key reaches only that partner's
+		// assessments: another partner's look as if they did not exist.
+		if mine, err := callerPartners(ctx, tx, c); err != nil {
+			return err
+		} else if len(mine) > 0 && !slices.Contains(mine, found.PartnerID) {
+			return missing
 		}
 		if a, err = Assessments.GetForUpdate(ctx, tx, c.Org(), found.ID); err != nil {
 			return err
 		}
-		if req.Timestamp < a.LastUpdateTimestamp {
-			return nil // an update that arrives after a newer one changes nothing
+		if !applyAssessmentUpdate(a, req, s.now()) {
+			return nil
 		}
-		at := ashby.TimeFromMillis(req.Timestamp)
-		a.LastUpdateTimestamp, a.UpdatedAt = req.Timestamp, s.now()
-		if req.AssessmentStatus != nil {
-			a.AssessmentStatus = req.AssessmentStatus
-			if a.Status == ashby.AssessmentNotStarted || a.Status == ashby.AssessmentStarted {
-				a.Status = ashby.AssessmentInProgress
-			}
-			if v, _ := req.AssessmentStatus.Value.(string); strings.EqualFold(v, "Started") {
-				a.Status = ashby.AssessmentStarted
-				if a.StartedAt == nil {
-					a.StartedAt = at.Ptr()
-				}
-			}
+		if err := Assessments.Put(ctx, tx, c.Org(), a); err != nil {
+			return err
 		}
-		if req.AssessmentProfileURL != nil {
-			a.AssessmentProfileURL = req.AssessmentProfileURL
-		}
-		if req.Metadata != nil {
-			a.Metadata = mergeData(a.Metadata, req.Metadata)
-		}
-		switch {
-		case req.CancelledReason != nil:
-			a.CancelledReason, a.Status, a.CancelledAt = req.CancelledReason, ashby.AssessmentCancelled, at.Ptr()
-		case req.AssessmentResult != nil:
-			a.AssessmentResult, a.Status, a.CompletedAt = req.AssessmentResult, ashby.AssessmentCompleted, at.Ptr()
-		}
-		return Assessments.Put(ctx, tx, c.Org(), a)
+		return assessmentEndedByPartner(ctx, tx, c.Org(), a)
 	})
 	if err != nil {
 		return rpc.Result[ashby.Assessment]{}, err
 	}
 	return rpc.Value(a), nil
+}
+
+// assessmentEndedByPartner withdraws a cancellation Ashlar had queued for
+// an assessment the partner has now reported completed or cancelled: the
+// partner is not called back about what it just reported.
+func assessmentEndedByPartner(ctx context.Context, tx *store.Tx, org string, a *ashby.Assessment) error {
+	if a.Status != ashby.AssessmentCompleted && a.Status != ashby.AssessmentCancelled {
+		return nil
+	}
+	st, err := AssessmentStarts.GetForUpdate(ctx, tx, org, a.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // not one Ashlar started
+	}
+	if err != nil || st.CancelStatus != ashby.AssessmentCancelPending {
+		return err
+	}
+	withdrawn, err := partner.CancelIdle(ctx, tx, org, cancelDedupe(st.ID), "the partner reported the assessment "+strings.ToLower(a.Status))
+	if err != nil || !withdrawn {
+		return err
+	}
+	st.CancelStatus, st.CancelMessage = ashby.AssessmentCancelSkipped, "The partner reported the assessment "+strings.ToLower(a.Status)+" before the cancellation was sent"
+	st.UpdatedAt = a.UpdatedAt
+	return AssessmentStarts.Put(ctx, tx, org, st)
 }
 
 // mergeData replaces data by identifier and appends new ones.
