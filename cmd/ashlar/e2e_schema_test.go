@@ -87,7 +87,8 @@ func TestE2EResponsesMatchAshbySchemas(t *testing.T) {
 		if err := json.Unmarshal(raw, &spec); err != nil {
 			t.Fatal(err)
 		}
-		srv := testserver.Start(t, engine, testserver.Options{})
+		// Partners in this test are httptest servers on 127.0.0.1.
+		srv := testserver.Start(t, engine, testserver.Options{Env: []string{"ASHLAR_PARTNER_ALLOW_PRIVATE=true"}})
 		_, key := srv.NewOrg()
 		h := &schemaHarness{t: t, url: srv.URL, key: key, v: v, spec: spec, pool: map[string][]string{}, outcome: map[string]string{}, fx: map[string]string{}}
 		h.seed()
@@ -427,6 +428,16 @@ var requests = map[string]func(h *schemaHarness) any{
 		h.call("assessment.create", map[string]any{"candidateId": h.fx["candidate"], "assessmentTypeId": ashby.NewID(), "assessmentId": id})
 		return map[string]any{"assessment_id": id, "timestamp": time.Now().UnixMilli(),
 			"assessment_status": map[string]any{"identifier": "status", "label": "Status", "type": "string", "value": "Started"}}
+	},
+	"workflow.update": func(h *schemaHarness) any {
+		// A workflow started with a real (httptest) partner, which
+		// then reports on it.
+		fp := newFakePartner(h.t, "schema-partner")
+		p := h.call("partnerIntegration.create", map[string]any{"title": "Schema partner", "baseUrl": fp.URL, "partnerKey": "schema-partner", "assessments": false, "workflows": true})
+		run := h.call("workflow.startRun", map[string]any{"partnerIntegrationId": p["id"], "externalWorkflowTemplateId": "bg-check", "candidateId": h.fx["candidate"],
+			"values": []any{map[string]any{"fieldId": "package", "value": "basic"}}})
+		return map[string]any{"timestamp": time.Now().UnixMilli(), "external_workflow_id": run["externalWorkflowId"], "external_workflow_status": "completed",
+			"external_workflow_profile_url": "https://partner.example.com/report/1", "metadata": []any{map[string]any{"id": "result", "value": "clear", "label": "Result"}}}
 	},
 	"report.generate":     func(h *schemaHarness) any { return map[string]any{"reportId": reportID} },
 	"report.synchronous":  func(h *schemaHarness) any { return map[string]any{"reportId": reportID} },
