@@ -293,8 +293,9 @@ func (s *Service) partnerUpdate(ctx context.Context, c *rpc.Call, req *partnerUp
 		switch {
 		case wasEnabled && !p.Enabled:
 			return cancelIntegrationCalls(ctx, tx, c.Org(), p.ID, "the partner integration was disabled")
-		case !wasEnabled && p.Enabled:
-			return enqueueSync(ctx, tx, c.Org(), p, "enabled")
+		case !wasEnabled && p.Enabled, req.BaseURL != nil, req.PartnerKey != nil, req.Assessments != nil:
+			// Opted in again, or pointed elsewhere: fetch its types anew.
+			return enqueueSync(ctx, tx, c.Org(), p, "changed")
 		}
 		return nil
 	})
@@ -395,8 +396,8 @@ func enqueueSync(ctx context.Context, tx *store.Tx, org string, p *ashby.Partner
 	if !p.Enabled || !p.Assessments {
 		return nil
 	}
-	if bucket == "created" || bucket == "enabled" {
-		bucket += ":" + ashby.NewID() // each creation or re-enabling syncs
+	if bucket == "created" || bucket == "changed" {
+		bucket += ":" + ashby.NewID() // each creation or change syncs
 	}
 	for _, m := range []string{methodAssessmentList, methodCustomFields} {
 		if _, _, err := partner.Enqueue(ctx, tx, partner.NewCall{OrgID: org, IntegrationID: p.ID, Method: m, SubjectID: p.ID,

@@ -471,11 +471,16 @@ func newStart(ctx context.Context, tx *store.Tx, org string, st *ashby.Assessmen
 		return false, fmt.Errorf("encode assessment.start: %w", err)
 	}
 	st.CandidateID, st.ApplicationID, st.JobID = cand.ID, app.ID, job.ID
-	err = AssessmentStarts.Put(ctx, tx, org, st)
-	if errors.Is(err, store.ErrDuplicate) {
-		return false, nil
+	// Checked before writing: a failed insert would abort the whole
+	// (stage change) transaction on PostgreSQL.
+	if uniq := AssessmentStarts.Index(st).Unique; uniq != "" {
+		if _, err := AssessmentStarts.FindOne(ctx, tx, org, store.Filter{Unique: uniq, IncludeArchived: true}); err == nil {
+			return false, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
 	}
-	if err != nil {
+	if err := AssessmentStarts.Put(ctx, tx, org, st); err != nil {
 		return false, err
 	}
 	_, _, err = partner.Enqueue(ctx, tx, partner.NewCall{OrgID: org, IntegrationID: st.PartnerIntegrationID, Method: methodStart, SubjectID: st.ID,
@@ -493,18 +498,18 @@ func assessmentsOnStageEntry(ctx context.Context, tx *store.Tx, org string, app 
 	}
 	archived := stage.Type == ashby.StageArchived
 	for _, st := range active {
-		if st.CancelStatus != "" {
-			continue
-		}
-		leaving := st.InterviewStageID != stage.ID
+		reason := ""
 		switch {
+		case st.CancelStatus != "":
 		case archived && st.CancelOn != ashby.AssessmentCancelOnNever:
-			err = requestCancel(ctx, tx, org, st, "the application was archived")
-		case leaving && st.CancelOn == ashby.AssessmentCancelOnStageExit:
-			err = requestCancel(ctx, tx, org, st, "the application left the stage")
+			reason = "the application was archived"
+		case st.InterviewStageID != stage.ID && st.CancelOn == ashby.AssessmentCancelOnStageExit:
+			reason = "the application left the stage"
 		}
-		if err != nil {
-			return err
+		if reason != "" {
+			if err := requestCancel(ctx, tx, org, st.ID, reason); err != nil {
+				return err
+			}
 		}
 	}
 	if archived {
@@ -555,26 +560,41 @@ func assessmentsOnStageEntry(ctx context.Context, tx *store.Tx, org string, app 
 // requestCancel asks for a start's assessment to be cancelled: a start
 // not sent yet is dropped; a start in flight is cancelled once it
 // returns; a started assessment gets an assessment.cancel call.
-func requestCancel(ctx context.Context, tx *store.Tx, org string, st *ashby.AssessmentStart, reason string) error {
-	now := ashby.NewTime(tx.DB().Now())
-	switch st.Status {
-	case ashby.AssessmentStartPending:
-		dropped, err := partner.CancelUnsent(ctx, tx, org, startDedupe(st.ID), reason)
-		if err != nil {
-			return err
-		}
-		if dropped {
-			st.Status, st.Message = ashby.AssessmentStartCancelled, "Cancelled before it was sent: "+reason
-		} else {
-			st.CancelStatus, st.CancelMessage = ashby.AssessmentCancelRequested, reason
-		}
-	case ashby.AssessmentStartStarted:
+//
+// The start is read again under its lock: the worker may have recorded
+// the partner's answer since the caller read it. The unsent call is
+// cancelled before the start is locked, the order in which the worker
+// takes the two, so the two transactions cannot deadlock.
+func requestCancel(ctx context.Context, tx *store.Tx, org, id, reason string) error {
+	dropped, err := partner.CancelUnsent(ctx, tx, org, startDedupe(id), reason)
+	if err != nil {
+		return err
+	}
+	st, err := AssessmentStarts.GetForUpdate(ctx, tx, org, id)
+	if err != nil {
+		return err
+	}
+	if st.CancelStatus != "" && st.CancelStatus != ashby.AssessmentCancelFailed {
+		return nil // asked already
+	}
+	switch {
+	case dropped:
+		st.Status, st.Message = ashby.AssessmentStartCancelled, "Cancelled before it was sent: "+reason
+	case st.Status == ashby.AssessmentStartPending:
+		st.CancelStatus, st.CancelMessage = ashby.AssessmentCancelRequested, reason
+	case st.Status == ashby.AssessmentStartStarted:
 		a, err := Assessments.Get(ctx, tx, org, st.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if a != nil && (a.Status == ashby.AssessmentCompleted || a.Status == ashby.AssessmentCancelled) {
 			return nil // over already; nothing to cancel
+		}
+		if st.CancelStatus == ashby.AssessmentCancelFailed {
+			// A failed cancellation is tried again with a fresh call.
+			if err := partner.ReleaseDedupe(ctx, tx, org, cancelDedupe(st.ID)); err != nil {
+				return err
+			}
 		}
 		if err := enqueueCancel(ctx, tx, org, st); err != nil {
 			return err
@@ -583,7 +603,7 @@ func requestCancel(ctx context.Context, tx *store.Tx, org string, st *ashby.Asse
 	default:
 		return nil
 	}
-	st.UpdatedAt = now
+	st.UpdatedAt = ashby.NewTime(tx.DB().Now())
 	return AssessmentStarts.Put(ctx, tx, org, st)
 }
 
@@ -668,8 +688,11 @@ func startAccepted(ctx context.Context, tx *store.Tx, org string, st *ashby.Asse
 	a := &ashby.Assessment{ID: st.ID, AssessmentID: strings.TrimSpace(res.AssessmentID), AssessmentTypeID: st.AssessmentTypeID, AssessmentName: st.AssessmentName,
 		PartnerID: st.PartnerIntegrationID, CandidateID: st.CandidateID, ApplicationID: st.ApplicationID, Status: ashby.AssessmentNotStarted,
 		Metadata: []ashby.Datum{}, CreatedAt: now, UpdatedAt: now}
-	err := Assessments.Put(ctx, tx, org, a)
-	if errors.Is(err, store.ErrDuplicate) {
+	// The partner's id must be new in the organization (assessment.update
+	// finds assessments by it). Checked before writing: a failed insert
+	// would abort the recording transaction on PostgreSQL.
+	_, err := Assessments.FindOne(ctx, tx, org, store.Filter{Unique: lc(a.AssessmentID), IncludeArchived: true})
+	if err == nil {
 		st.Status = ashby.AssessmentStartAlreadyAssessed
 		st.Message = fmt.Sprintf("The partner returned assessment_id %s, which belongs to another assessment already recorded", a.AssessmentID)
 		st.AssessmentID = a.AssessmentID
@@ -678,7 +701,10 @@ func startAccepted(ctx context.Context, tx *store.Tx, org string, st *ashby.Asse
 		}
 		return partner.Decision{State: partner.StateFailed, Err: st.Message}, AssessmentStarts.Put(ctx, tx, org, st)
 	}
-	if err != nil {
+	if !errors.Is(err, store.ErrNotFound) {
+		return partner.Decision{}, err
+	}
+	if err := Assessments.Put(ctx, tx, org, a); err != nil {
 		return partner.Decision{}, err
 	}
 	st.Status, st.AssessmentID, st.StartedAt, st.Message = ashby.AssessmentStartStarted, a.AssessmentID, now.Ptr(), ""
@@ -887,31 +913,25 @@ type cancelStartRequest struct {
 }
 
 func (s *Service) assessmentCancelStart(ctx context.Context, c *rpc.Call, req *cancelStartRequest) (rpc.Result[ashby.AssessmentStart], error) {
-	org := c.Org()
+	org, id := c.Org(), string(req.AssessmentStartID)
 	var st *ashby.AssessmentStart
 	err := s.write(ctx, func(tx *store.Tx) error {
-		var err error
-		if st, err = AssessmentStarts.GetForUpdate(ctx, tx, org, string(req.AssessmentStartID)); err != nil {
+		cur, err := AssessmentStarts.Get(ctx, tx, org, id)
+		if err != nil {
 			return notFound(err, "assessment_start", "Assessment start not found")
 		}
-		if st.CancelStatus != "" && st.CancelStatus != ashby.AssessmentCancelFailed {
-			return nil // asked already
-		}
-		if st.Status != ashby.AssessmentStartPending && st.Status != ashby.AssessmentStartStarted {
-			return ashby.Errorf("assessment_not_cancellable", "The assessment did not start (%s)", st.Status)
+		if cur.Status != ashby.AssessmentStartPending && cur.Status != ashby.AssessmentStartStarted {
+			return ashby.Errorf("assessment_not_cancellable", "The assessment did not start (%s)", cur.Status)
 		}
 		reason := strings.TrimSpace(req.Reason)
 		if reason == "" {
 			reason = "cancelled by a user"
 		}
-		if st.CancelStatus == ashby.AssessmentCancelFailed {
-			st.CancelStatus = ""
-			// A failed cancel is retried with a fresh call.
-			if err := partner.ReleaseDedupe(ctx, tx, org, cancelDedupe(st.ID)); err != nil {
-				return err
-			}
+		if err := requestCancel(ctx, tx, org, id, reason); err != nil {
+			return err
 		}
-		return requestCancel(ctx, tx, org, st, reason)
+		st, err = AssessmentStarts.Get(ctx, tx, org, id)
+		return err
 	})
 	if err != nil {
 		return rpc.Result[ashby.AssessmentStart]{}, err

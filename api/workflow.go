@@ -298,11 +298,12 @@ func (s *Service) workflowStartRun(ctx context.Context, c *rpc.Call, req *startR
 	now := s.now()
 	run.CreatedAt, run.UpdatedAt = now, now
 	err = s.write(ctx, func(tx *store.Tx) error {
-		err := WorkflowRuns.Put(ctx, tx, org, run)
-		if errors.Is(err, store.ErrDuplicate) {
+		if _, err := WorkflowRuns.FindOne(ctx, tx, org, store.Filter{Unique: lc(run.ExternalWorkflowID), IncludeArchived: true}); err == nil {
 			return ashby.Errorf("workflow_already_exists", "The partner returned workflow id %s, which another workflow has", run.ExternalWorkflowID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-		return err
+		return WorkflowRuns.Put(ctx, tx, org, run)
 	})
 	if err != nil {
 		return rpc.Result[ashby.WorkflowRun]{}, err
