@@ -14,9 +14,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -90,69 +92,67 @@ func record(ctx context.Context, tx *store.Tx) error {
 	byGroup := map[group][]string{}
 	var groups []group
 	for _, c := range changes {
+		if c.deleted {
+			continue
+		}
 		g := group{c.org, c.kind}
 		if _, ok := byGroup[g]; !ok {
 			groups = append(groups, g)
 		}
 		byGroup[g] = append(byGroup[g], c.id)
 	}
-	current := map[[3]string][]byte{}
-	previous := map[[3]string]*[]byte{} // present: the record has history; nil pointee: last entry was a deletion
+	current := map[[3]string]state{}
 	for _, g := range groups {
-		docs, err := loadDocs(ctx, tx, g.org, g.kind, byGroup[g])
-		if err != nil {
+		if err := loadCurrent(ctx, tx, g.org, g.kind, byGroup[g], current); err != nil {
 			return err
 		}
-		for id, d := range docs {
-			current[[3]string{g.org, g.kind, id}] = d
-		}
-		prev, err := loadPrevious(ctx, tx, g.org, g.kind, byGroup[g])
-		if err != nil {
-			return err
-		}
-		for id, s := range prev {
-			previous[[3]string{g.org, g.kind, id}] = s
+	}
+	for _, c := range changes {
+		if c.deleted {
+			st, err := loadLast(ctx, tx, c.org, c.kind, c.id)
+			if err != nil {
+				return err
+			}
+			current[[3]string{c.org, c.kind, c.id}] = st
 		}
 	}
 
 	var rows []row
 	for _, c := range changes {
-		k := [3]string{c.org, c.kind, c.id}
-		prev, hasHistory := previous[k]
-		var before []byte
-		if hasHistory && prev != nil {
-			before = *prev
+		st, ok := current[[3]string{c.org, c.kind, c.id}]
+		if !ok {
+			continue
 		}
 		var r row
 		switch {
 		case c.deleted:
-			if before == nil {
+			if st.before == nil {
 				// Created and deleted within this transaction, or already
 				// deleted: nothing that existed before changed.
 				continue
 			}
-			r = newRow(c, ActionDeleted, nil, before, nil)
-		default:
-			doc, ok := current[k]
-			if !ok {
-				continue
+			f, err := fields(st.before)
+			if err != nil {
+				return fmt.Errorf("audit %s %s: decode previous snapshot: %w", c.kind, c.id, err)
 			}
-			after, err := redact(doc)
+			r = newRow(c, ActionDeleted, nil, f, nil)
+		default:
+			after, f, err := redact(st.doc)
 			if err != nil {
 				return fmt.Errorf("audit %s %s: %w", c.kind, c.id, err)
 			}
-			if before == nil {
-				r = newRow(c, ActionCreated, nil, after, after)
+			if st.before == nil {
+				r = newRow(c, ActionCreated, nil, f, after)
 				break
 			}
-			changed, err := diff(before, after)
+			changed, err := diff(st.before, f)
 			if err != nil {
 				return fmt.Errorf("audit %s %s: %w", c.kind, c.id, err)
 			}
 			if len(changed) == 0 {
 				continue // rewritten unchanged (a fan-out that did not affect it)
 			}
-			r = newRow(c, ActionUpdated, changed, after, after)
+			r = newRow(c, ActionUpdated, changed, f, after)
 		}
 		r.entry.ID = ashby.NewID()
 		r.entry.Timestamp = now
@@ -192,15 +192,16 @@ func mainRow(rows []row, req *ashby.AuditRequest) int {
 	return 0
 }
 
-// newRow starts the row of one change. named is the document the target's
-// name is read from; snapshot is what to keep (nil after a deletion).
-func newRow(c change, action string, changed map[string]ashby.AuditChange, named, snapshot []byte) row {
+// newRow starts the row of one change. fields is the document the
+// target's name is read from; snapshot is what to keep (nil after a
+// deletion).
+func newRow(c change, action string, changed map[string]ashby.AuditChange, fields map[string]json.RawMessage, snapshot []byte) row {
 	return row{
 		org: c.org, kind: c.kind, snapshot: snapshot,
 		entry: ashby.AuditLogEntry{
 			Category:      Category(c.kind, action),
 			ChangedFields: changed,
-			Target:        ashby.AuditTarget{Type: TargetType(c.kind), ID: c.id, Name: nameOf(c.kind, named)},
+			Target:        ashby.AuditTarget{Type: TargetType(c.kind), ID: c.id, Name: nameOf(c.kind, fields)},
 		},
 	}
 }
@@ -248,21 +249,17 @@ func describe(actor ashby.AuditActor, category string, t ashby.AuditTarget) stri
 
 // nameOf reads a record's display name from its document: its name or
 // title, a user's full name, an application's candidate and job.
-func nameOf(kind string, doc []byte) string {
-	if doc == nil {
-		return ""
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(doc, &m) != nil {
-		return ""
-	}
+func nameOf(kind string, m map[string]json.RawMessage) string {
 	str := func(raw json.RawMessage, key string) string {
-		var obj map[string]json.RawMessage
 		if key != "" {
-			if json.Unmarshal(raw, &obj) != nil {
+			obj, err := fields(raw)
+			if err != nil {
 				return ""
 			}
 			raw = obj[key]
+		}
+		if len(raw) == 0 || raw[0] != '"' {
+			return ""
 		}
 		var s string
 		json.Unmarshal(raw, &s)
@@ -300,14 +297,11 @@ func truncate(s string, n int) string {
 // excluded fields change with every write and are not reported.
 var excluded = map[string]bool{"updatedAt": true}
 
-// diff compares two documents' top-level fields.
-func diff(before, after []byte) (map[string]ashby.AuditChange, error) {
-	var a, b map[string]json.RawMessage
-	if err := json.Unmarshal(before, &a); err != nil {
+// diff compares a record's previous snapshot with its fields now.
+func diff(before []byte, b map[string]json.RawMessage) (map[string]ashby.AuditChange, error) {
+	a, err := fields(before)
+	if err != nil {
 		return nil, fmt.Errorf("decode previous snapshot: %w", err)
-	}
-	if err := json.Unmarshal(after, &b); err != nil {
-		return nil, fmt.Errorf("decode document: %w", err)
 	}
 	out := map[string]ashby.AuditChange{}
 	for k, v := range b {
@@ -323,17 +317,19 @@ func diff(before, after []byte) (map[string]ashby.AuditChange, error) {
 	return out, nil
 }
 
-// redact replaces secret-looking top-level fields with a fingerprint, so
-// that secrets never reach the audit log while changes to them still show.
-// Records keep their secrets in meta rather than in their documents, so
-// this is a safety net.
-func redact(doc []byte) ([]byte, error) {
-	if !bytes.Contains(bytes.ToLower(doc), []byte("secret")) && !bytes.Contains(bytes.ToLower(doc), []byte("password")) {
-		return doc, nil
+// redact decodes a document's top-level fields and replaces secret-looking
+// ones with a fingerprint, so that secrets never reach the audit log while
+// changes to them still show. It returns the snapshot to keep and the
+// fields. Records keep their secrets in meta rather than in their
+// documents, so this is a safety net.
+func redact(doc []byte) ([]byte, map[string]json.RawMessage, error) {
+	m, err := fields(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decode document: %w", err)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(doc, &m); err != nil {
-		return nil, fmt.Errorf("decode document: %w", err)
+	// Field names are ASCII: "ecret" and "assword" find them in any case.
+	if !bytes.Contains(doc, []byte("ecret")) && !bytes.Contains(doc, []byte("ECRET")) && !bytes.Contains(doc, []byte("assword")) && !bytes.Contains(doc, []byte("ASSWORD")) {
+		return doc, m, nil
 	}
 	changed := false
 	for k, v := range m {
@@ -345,9 +341,10 @@ func redact(doc []byte) ([]byte, error) {
 		}
 	}
 	if !changed {
-		return doc, nil
+		return doc, m, nil
 	}
-	return json.Marshal(m)
+	snap, err := json.Marshal(m)
+	return snap, m, err
 }
 
 // chunk bounds IN lists and multi-row inserts, well below both engines'
@@ -365,76 +362,90 @@ func placeholders(first, n int) string {
 	return b.String()
 }
 
-// loadDocs reads the records as this transaction leaves them.
-func loadDocs(ctx context.Context, tx *store.Tx, org, kind string, ids []string) (map[string][]byte, error) {
-	out := make(map[string][]byte, len(ids))
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		args := []any{org, kind}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, doc FROM docs WHERE org_id = $1 AND kind = $2 AND id IN (`+placeholders(3, len(part))+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("audit: read %s records: %w", kind, err)
-		}
+// state is a changed record as the transaction leaves it (doc; nil when
+// deleted) and as the log last saw it (before; nil when the log has no
+// snapshot of it: new, or deleted before).
+type state struct {
+	doc, before []byte
+}
+
+// currentQuery reads a record with its latest snapshot. The snapshot is
+// found by a seek on audit_log_target (the newest row of the record),
+// which stays cheap however long the record's history grows. COALESCE
+// tells "deleted" (”) from "never seen" (NULL).
+const currentQuery = `SELECT d.id, d.doc, (SELECT COALESCE(a.snapshot, '') FROM audit_log a
+	WHERE a.org_id = d.org_id AND a.target_id = d.id AND a.target_kind = d.kind ORDER BY a.seq DESC LIMIT 1)
+	FROM docs d WHERE d.org_id = $1 AND d.kind = $2 AND d.id `
+
+// loadCurrent reads records as this transaction leaves them, each with
+// its latest snapshot. On PostgreSQL one query per chunk of ids; on SQLite
+// one prepared statement run per id, because its planner answers an IN
+// list on docs by scanning the kind's rows, and in-process queries cost
+// no round trip.
+func loadCurrent(ctx context.Context, tx *store.Tx, org, kind string, ids []string, out map[[3]string]state) error {
+	scan := func(rows *sql.Rows) error {
+		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var doc []byte
-			if err := rows.Scan(&id, &doc); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("audit: read %s records: %w", kind, err)
+			var before sql.NullString
+			if err := rows.Scan(&id, &doc, &before); err != nil {
+				return err
 			}
-			out[id] = doc
+			st := state{doc: doc}
+			if before.String != "" {
+				st.before = []byte(before.String)
+			}
+			out[[3]string{org, kind, id}] = st
 		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("audit: read %s records: %w", kind, err)
-		}
+		return rows.Err()
 	}
-	return out, nil
-}
-
-// loadPrevious reads the latest snapshot of each record: absent from the
-// map when the log has never seen the record, nil after a deletion.
-func loadPrevious(ctx context.Context, tx *store.Tx, org, kind string, ids []string) (map[string]*[]byte, error) {
-	out := map[string]*[]byte{}
+	if tx.DB().Engine() == store.SQLite {
+		stmt, err := tx.PrepareContext(ctx, currentQuery+`= $3`)
+		if err != nil {
+			return fmt.Errorf("audit: read %s records: %w", kind, err)
+		}
+		defer stmt.Close()
+		for _, id := range ids {
+			rows, err := stmt.QueryContext(ctx, org, kind, id)
+			if err == nil {
+				err = scan(rows)
+			}
+			if err != nil {
+				return fmt.Errorf("audit: read %s %s: %w", kind, id, err)
+			}
+		}
+		return nil
+	}
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		args := []any{org, kind}
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT a.target_id, a.snapshot FROM audit_log a JOIN (
-				SELECT target_id, MAX(seq) AS seq FROM audit_log
-				WHERE org_id = $1 AND target_kind = $2 AND target_id IN (`+placeholders(3, len(part))+`)
-				GROUP BY target_id) m ON a.seq = m.seq`, args...)
+		rows, err := tx.QueryContext(ctx, currentQuery+`IN (`+placeholders(3, len(part))+`)`, args...)
+		if err == nil {
+			err = scan(rows)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("audit: read previous %s snapshots: %w", kind, err)
-		}
-		for rows.Next() {
-			var id string
-			var snap []byte
-			if err := rows.Scan(&id, &snap); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("audit: read previous %s snapshots: %w", kind, err)
-			}
-			if snap == nil {
-				out[id] = nil
-			} else {
-				out[id] = &snap
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("audit: read previous %s snapshots: %w", kind, err)
+			return fmt.Errorf("audit: read %s records: %w", kind, err)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// loadLast reads the latest snapshot of a deleted record.
+func loadLast(ctx context.Context, tx *store.Tx, org, kind, id string) (state, error) {
+	var before string
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(snapshot, '') FROM audit_log WHERE org_id = $1 AND target_id = $2 AND target_kind = $3
+		ORDER BY seq DESC LIMIT 1`, org, id, kind).Scan(&before)
+	if errors.Is(err, sql.ErrNoRows) || before == "" {
+		return state{}, nil
+	}
+	if err != nil {
+		return state{}, fmt.Errorf("audit: read the last snapshot of %s %s: %w", kind, id, err)
+	}
+	return state{before: []byte(before)}, nil
 }
 
 const insertColumns = 11

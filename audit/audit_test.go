@@ -288,3 +288,29 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// fields agrees with encoding/json on every valid object.
+func FuzzFields(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":"x\"}y","c":{"d":[1,{"e":"]"}]},"f":null,"g":true}`, ` { "a" : [ ] , "b\u00e9" : -1.5e3 } `,
+		`{"candidate":{"name":"A \\ B"},"job":{"title":"{[x"}}`, `{"a":"\\"}`, `[1]`, `{"a":}`, `{"a":1`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want map[string]json.RawMessage
+		if json.Unmarshal(b, &want) != nil || want == nil {
+			return
+		}
+		got, err := fields(b)
+		if err != nil {
+			t.Fatalf("fields(%s): %v", b, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("fields(%s): %d members, want %d", b, len(got), len(want))
+		}
+		for k, v := range want {
+			if string(got[k]) != string(v) {
+				t.Fatalf("fields(%s)[%q] = %s, want %s", b, k, got[k], v)
+			}
+		}
+	})
+}
