@@ -18,7 +18,7 @@ func TestEveryKindIsInTheAuditVocabulary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kindDecl := regexp.MustCompile(`store\.Kind\[[^\]]+\]\{Name:\s*"([a-z_]+)"`)
+	kindDecl := regexp.MustCompile(`store\.Kind\[[^\]]+\]\{\s*Name:\s*"([a-z_]+)"`)
 	found := 0
 	for _, f := range append(files, "../webhook/webhook.go") {
 		if strings.HasSuffix(f, "_test.go") {
