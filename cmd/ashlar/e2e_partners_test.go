@@ -31,6 +31,20 @@ import (
 var partnerServerArgs = []string{"--partner-allow-private", "--partner-retry-base", "50ms", "--partner-poll", "200ms",
 	"--partner-timeout", "2s", "--partner-lease", "4s"}
 
+// startServer starts the binary and, when the test ends, fails it if the
+// server reported a data race (the binary is built with -race under
+// go test -race).
+func startServer(t *testing.T, engine store.Engine, o testserver.Options) *testserver.Server {
+	t.Helper()
+	srv := testserver.Start(t, engine, o)
+	t.Cleanup(func() {
+		if logs := srv.Logs(); strings.Contains(logs, "DATA RACE") {
+			t.Errorf("the server reported a data race:\n%s", logs)
+		}
+	})
+	return srv
+}
+
 // partnerHit is one request a fake partner received.
 type partnerHit struct {
 	Method         string // the RPC method (path without the slash)
@@ -210,7 +224,7 @@ func datum(id, label, typ string, v any) map[string]any {
 
 func TestE2EAssessmentPartner(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{Args: partnerServerArgs})
+		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
 		c := srv.Client(key)
 		f := newFixture(t, c)
@@ -545,7 +559,7 @@ func orgSlugOf(t *testing.T, srv *testserver.Server, c *client.Client) string {
 
 // An assessment partner without custom fields, and one whose sync fails.
 func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
-	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: partnerServerArgs})
+	srv := startServer(t, store.SQLite, testserver.Options{Args: partnerServerArgs})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)
 	fp := newFakePartner(t, "k")
@@ -572,7 +586,7 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 	})
 	// The SSRF guard: without --partner-allow-private, http and private
 	// addresses are refused.
-	guarded := testserver.Start(t, store.SQLite, testserver.Options{Env: []string{"ASHLAR_PARTNER_ALLOW_PRIVATE=false"}})
+	guarded := startServer(t, store.SQLite, testserver.Options{Env: []string{"ASHLAR_PARTNER_ALLOW_PRIVATE=false"}})
 	_, gkey := guarded.NewOrg()
 	wantCode(t, guarded.Client(gkey), "partnerIntegration.create", map[string]any{"title": "Local", "baseUrl": fp.URL, "partnerKey": "k"}, "invalid_input")
 	var loop ashby.PartnerIntegration
@@ -587,8 +601,8 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 // starts its assessment exactly once.
 func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
 	dsn := storetest.DSN(t, store.Postgres)
-	a := testserver.Start(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
-	b := testserver.Start(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
+	a := startServer(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
+	b := startServer(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
 	_, key := a.NewOrg()
 	ca, cb := a.Client(key), b.Client(key)
 	f := newFixture(t, ca)
@@ -663,7 +677,7 @@ func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
 // Idempotency-Key, and the start is recorded once.
 func TestE2EAssessmentStartCrash(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{Args: partnerServerArgs})
+		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
 		c := srv.Client(key)
 		f := newFixture(t, c)
@@ -710,7 +724,7 @@ func TestE2EAssessmentStartCrash(t *testing.T) {
 
 func TestE2EWorkflowPartner(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{Args: partnerServerArgs})
+		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
 		c := srv.Client(key)
 		f := newFixture(t, c)
@@ -840,7 +854,7 @@ var feedTokenRE = regexp.MustCompile(`token \(shown once\): (feed_\S+)`)
 
 func TestE2EPartnerJobFeed(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--partner-feed-refresh", "1s"}})
+		srv := startServer(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--partner-feed-refresh", "1s"}})
 		out := srv.CLI("partner", "feed", "create", "--name", "jobhub", "--title", "JobHub")
 		m := feedTokenRE.FindStringSubmatch(out)
 		if m == nil {
