@@ -426,6 +426,14 @@ func SchedulePartnerSyncs(ctx context.Context, db *store.DB, interval time.Durat
 			if !p.Assessments || (p.AssessmentTypesSyncedAt != nil && now.Sub(p.AssessmentTypesSyncedAt.Time) < interval) {
 				continue
 			}
+			// A partner that is down has its last sync still retrying:
+			// one at a time.
+			if busy, err := partner.HasPending(ctx, db, o.ID, p.ID, methodAssessmentList); err != nil || busy {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			if err := db.Write(ctx, func(tx *store.Tx) error { return enqueueSync(ctx, tx, o.ID, p, bucket) }); err != nil {
 				return err
 			}

@@ -708,6 +708,11 @@ func startAccepted(ctx context.Context, tx *store.Tx, org string, st *ashby.Asse
 		return partner.Decision{}, err
 	}
 	st.Status, st.AssessmentID, st.StartedAt, st.Message = ashby.AssessmentStartStarted, a.AssessmentID, now.Ptr(), ""
+	if !ashby.IsUUID(a.AssessmentID) {
+		// Recorded all the same (the partner did start it), but the
+		// partner cannot report on it: assessment.update takes a UUID.
+		st.Message = "The partner's assessment_id is not a UUID, which Ashby's assessment.update requires: the partner cannot report progress on it"
+	}
 	if len(res.UpdateRequest) > 0 && string(res.UpdateRequest) != "null" {
 		if err := applyInlineUpdate(ctx, tx, org, a, res.UpdateRequest); err != nil {
 			if _, ok := ashby.AsError(err); !ok {

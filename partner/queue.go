@@ -94,6 +94,18 @@ func CancelUnsent(ctx context.Context, tx *store.Tx, org, dedupe, reason string)
 	return n == 1, nil
 }
 
+// HasPending reports whether an integration has a pending call of a
+// method (a sync still being retried need not be queued again).
+func HasPending(ctx context.Context, q store.Q, org, integrationID, method string) (bool, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM partner_calls WHERE org_id = $1 AND integration_id = $2 AND method = $3 AND state = 'pending'`,
+		org, integrationID, method).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("count pending partner calls: %w", err)
+	}
+	return n > 0, nil
+}
+
 // ReleaseDedupe frees a finished call's dedupe key, so that a new call
 // with it can be recorded (retrying a failed cancellation).
 func ReleaseDedupe(ctx context.Context, tx *store.Tx, org, dedupe string) error {
