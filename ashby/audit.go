@@ -20,8 +20,8 @@ type AuditLogEntry struct {
 	// audit log's history of it.
 	ChangedFields map[string]AuditChange `json:"changedFields"`
 	Description   string                 `json:"description"`
-	// ParentAction is the first entry of the same transaction, for the
-	// records a call changed as a consequence of its main change.
+	// ParentAction points, on the entries of the records a call changed
+	// besides its main one, at the main entry; null on the main entry.
 	ParentAction *AuditParentAction `json:"parentAction"`
 	// Request is the API request that made the change; null for changes
 	// made outside any request (command line, background work).
