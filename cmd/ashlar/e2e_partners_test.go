@@ -536,6 +536,22 @@ func TestE2EAssessmentPartner(t *testing.T) {
 			t.Fatalf("another organization sees %d calls", len(otherCalls))
 		}
 
+		// Anonymizing a candidate redacts the requests kept of the calls
+		// about its assessments (they hold its name and email).
+		must(t, c, "candidate.anonymize", map[string]any{"candidateId": app8.Candidate.ID}, nil)
+		must(t, c, "partnerIntegration.listCalls", map[string]any{"subjectId": manual.ID}, &calls)
+		if len(calls) != 2 {
+			t.Fatalf("calls about the anonymized candidate's start: %+v", calls)
+		}
+		for _, call := range calls {
+			if strings.Contains(string(call.Request), "Valerie") || strings.Contains(string(call.Request), "valerie") {
+				t.Fatalf("an anonymized candidate's request is kept: %s", call.Request)
+			}
+		}
+		// Deleting an application drops its starts.
+		must(t, c, "application.delete", map[string]any{"applicationId": app6.ID}, nil)
+		wantCode(t, c, "assessment.cancelStart", map[string]any{"assessmentStartId": st6.ID}, "assessment_start_not_found")
+
 		// Deleting the integration removes its triggers and types.
 		must(t, c, "partnerIntegration.delete", map[string]any{"partnerIntegrationId": p.ID}, nil)
 		var trigs []ashby.AssessmentStageTrigger
@@ -559,7 +575,7 @@ func orgSlugOf(t *testing.T, srv *testserver.Server, c *client.Client) string {
 
 // An assessment partner without custom fields, and one whose sync fails.
 func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
-	srv := startServer(t, store.SQLite, testserver.Options{Args: partnerServerArgs})
+	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partner-sync-interval", "1s"}, partnerServerArgs...)})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)
 	fp := newFakePartner(t, "k")
@@ -573,6 +589,9 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 	if n := len(fp.calls("assessment.customField.list")); n == 0 {
 		t.Fatal("the spec's spelling was not tried")
 	}
+	// Types are fetched again every --partner-sync-interval (1s here).
+	n := len(fp.calls("assessment.list"))
+	waitUntil(t, "an hourly (here: every second) sync", 15*time.Second, func() bool { return len(fp.calls("assessment.list")) >= n+2 })
 	// A wrong key: the partner answers 401, which the user sees.
 	var bad ashby.PartnerIntegration
 	must(t, c, "partnerIntegration.create", map[string]any{"title": "WrongKey", "baseUrl": fp.URL, "partnerKey": "nope"}, &bad)
