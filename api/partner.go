@@ -683,31 +683,41 @@ func (s *Service) partnerSync(ctx context.Context, c *rpc.Call, req *partnerIDRe
 	if !p.Assessments {
 		return rpc.Result[ashby.PartnerIntegration]{}, ashby.Errorf("partner_integration_not_assessments", "Partner integration %s does not serve assessments", p.ID)
 	}
-	resp, err := s.callPartner(ctx, org, p, methodAssessmentList, p.ID, nil, "")
-	if err != nil {
+	// A failure is the caller's error and, as for the periodic sync, the
+	// integration's lastSyncError.
+	fail := func(err error) (rpc.Result[ashby.PartnerIntegration], error) {
+		if ae, ok := ashby.AsError(err); ok && ae.Code != "partner_integration_disabled" {
+			if werr := s.write(ctx, func(tx *store.Tx) error { return noteSyncError(ctx, tx, org, p.ID, ae.Message) }); werr != nil {
+				s.Log.Error("record partner sync error", "err", werr)
+			}
+		}
 		return rpc.Result[ashby.PartnerIntegration]{}, err
 	}
+	resp, err := s.callPartner(ctx, org, p, methodAssessmentList, p.ID, nil, "")
+	if err != nil {
+		return fail(err)
+	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return rpc.Result[ashby.PartnerIntegration]{}, partnerRefusal(methodAssessmentList, p, resp)
+		return fail(partnerRefusal(methodAssessmentList, p, resp))
 	}
 	if err := s.write(ctx, func(tx *store.Tx) error { return applyAssessmentList(ctx, tx, org, p.ID, resp.Body) }); err != nil {
 		if _, ok := ashby.AsError(err); ok {
-			return rpc.Result[ashby.PartnerIntegration]{}, err
+			return fail(err)
 		}
-		return rpc.Result[ashby.PartnerIntegration]{}, ashby.Errorf("partner_invalid_response", "%s: %v", methodAssessmentList, err)
+		return fail(ashby.Errorf("partner_invalid_response", "%s: %v", methodAssessmentList, err))
 	}
 	// Custom fields are optional: an absent endpoint means none.
 	var fieldsBody []byte
 	for _, m := range []string{methodCustomFields, methodCustomFieldList} {
 		resp, err := s.callPartner(ctx, org, p, m, p.ID, nil, "")
 		if err != nil {
-			return rpc.Result[ashby.PartnerIntegration]{}, err
+			return fail(err)
 		}
 		if unsupported(resp.Status) {
 			continue
 		}
 		if resp.Status < 200 || resp.Status > 299 {
-			return rpc.Result[ashby.PartnerIntegration]{}, partnerRefusal(m, p, resp)
+			return fail(partnerRefusal(m, p, resp))
 		}
 		fieldsBody = resp.Body
 		break
@@ -721,7 +731,7 @@ func (s *Service) partnerSync(ctx context.Context, c *rpc.Call, req *partnerIDRe
 		return err
 	})
 	if err != nil {
-		return rpc.Result[ashby.PartnerIntegration]{}, err
+		return fail(err)
 	}
 	return rpc.Value(out), nil
 }

@@ -323,7 +323,9 @@ type job struct {
 	target Target
 }
 
-// claim takes up to limit due calls and starts an attempt for each.
+// claim takes up to limit due calls and starts an attempt for each. It
+// returns how many calls it took or ended (cancelled, given up), so that
+// the caller looks again while there may be more.
 //
 // The contract, as for webhook deliveries (see webhook.Dispatcher.claim):
 // a call stays pending until the result of an attempt is recorded; the
@@ -335,11 +337,12 @@ type job struct {
 // SQLite the write transaction excludes other claimers.
 func (w *Worker) claim(ctx context.Context, limit int) (int, error) {
 	var jobs []*job
+	ended := 0
 	err := w.db.Write(ctx, func(tx *store.Tx) error {
 		for _, j := range jobs {
 			w.release(j.call.PartnerIntegrationID) // a retried transaction starts over
 		}
-		jobs = nil
+		jobs, ended = nil, 0
 		now := w.db.Now()
 		nowMs := store.Millis(now)
 		lock := ""
@@ -383,6 +386,7 @@ func (w *Worker) claim(ctx context.Context, limit int) (int, error) {
 					if err := w.end(ctx, tx, c, h, known, StateFailed, fmt.Sprintf("gave up after %d attempts: %s", c.AttemptCount, reason)); err != nil {
 						return err
 					}
+					ended++
 					continue
 				}
 			}
@@ -390,6 +394,7 @@ func (w *Worker) claim(ctx context.Context, limit int) (int, error) {
 				if err := w.end(ctx, tx, c, h, known, StateFailed, "no handler for partner method "+c.Method); err != nil {
 					return err
 				}
+				ended++
 				continue
 			}
 			t, err := w.cfg.Resolver(ctx, tx, c.OrgID, c.PartnerIntegrationID)
@@ -400,6 +405,7 @@ func (w *Worker) claim(ctx context.Context, limit int) (int, error) {
 				if err := w.end(ctx, tx, c, h, known, StateCancelled, t.Disabled); err != nil {
 					return err
 				}
+				ended++
 				continue
 			}
 			if !w.reserve(c.PartnerIntegrationID) {
@@ -426,7 +432,7 @@ func (w *Worker) claim(ctx context.Context, limit int) (int, error) {
 		w.calls.Add(1)
 		go w.run(j)
 	}
-	return len(jobs), nil
+	return len(jobs) + ended, nil
 }
 
 // end finishes a call without an attempt's result and tells its handler.
