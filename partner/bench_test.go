@@ -30,7 +30,9 @@ func BenchmarkOutbox(b *testing.B) {
 			}))
 			defer srv.Close()
 			method := "bench." + engine.String()
-			Handle(method, Handler{Result: func(ctx context.Context, tx *store.Tx, c *Call, resp *Response) (Decision, error) { return Classify(resp), nil }})
+			Handle(method, Handler{Result: func(ctx context.Context, tx *store.Tx, c *Call, resp *Response) (Decision, error) {
+				return Classify(resp), nil
+			}})
 			const n = 2000
 			org := ashby.NewID()
 			for b.Loop() {
