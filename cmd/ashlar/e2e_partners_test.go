@@ -326,7 +326,25 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		}
 
 		// The partner reports progress with its callback key; a stale
-		// update changes nothing; the result completes it.
+		// update changes nothing; the result completes it. None of it is
+		// a webhook event: assessments are not among Ashby's (§8.5).
+		db, err := store.Open(context.Background(), srv.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		org, err := db.OrgBySlug(context.Background(), orgSlugOf(t, srv, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		events := func() int {
+			var n int
+			if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM events WHERE org_id = $1`, org.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		eventsBefore := events()
 		aid := st.AssessmentID
 		now := time.Now().UnixMilli()
 		var a ashby.Assessment
@@ -351,8 +369,9 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		if a.Status != ashby.AssessmentCompleted || a.AssessmentStatus.Value != "Done" || a.AssessmentResult.Value != float64(92) || len(a.Metadata) != 1 {
 			t.Fatalf("completed: %+v", a)
 		}
-		// The partner's updates emit no webhook events: assessments are not
-		// among Ashby's events (reference §8.5).
+		if n := events(); n != eventsBefore {
+			t.Fatalf("the partner's updates recorded %d webhook events", n-eventsBefore)
+		}
 		// A completed assessment is not cancelled when the application
 		// leaves the stage.
 		must(t, c, "application.changeStage", map[string]any{"applicationId": app.ID, "interviewStageId": f.stageByTyp["Offer"].ID}, nil)
