@@ -574,7 +574,7 @@ func requestCancel(ctx context.Context, tx *store.Tx, org, id, reason string) er
 	if err != nil {
 		return err
 	}
-	if st.CancelStatus != "" && st.CancelStatus != ashby.AssessmentCancelFailed {
+	if !dropped && st.CancelStatus != "" && st.CancelStatus != ashby.AssessmentCancelFailed {
 		return nil // asked already
 	}
 	switch {
