@@ -520,9 +520,9 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		wantCode(t, c, "assessment.startForApplication", map[string]any{"applicationId": app8.ID, "partnerIntegrationId": p.ID, "assessmentTypeId": "sql-quiz",
 			"additionalFields": map[string]any{"level": "junior"}}, "application_archived")
 
-		// A start waiting for a partner that is down is dropped when the
-		// application leaves the stage before it was sent... or cancelled
-		// once it returns, if it was in flight.
+		// A start in flight when the application leaves the stage is
+		// cancelled once it returns (one never sent is dropped:
+		// TestE2EAssessmentStartDroppedBeforeSent).
 		fp.mu.Lock()
 		fp.block = make(chan struct{})
 		fp.mu.Unlock()
@@ -632,6 +632,39 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 	_, err = guarded.Client(gkey).Call(context.Background(), "partnerIntegration.sync", map[string]any{"partnerIntegrationId": loop.ID}, nil)
 	if client.Code(err) != "partner_request_failed" || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("sync to loopback with the guard on: %v", err)
+	}
+}
+
+// A start not yet sent when the application leaves the stage is dropped:
+// the partner never hears of it. The server makes no calls here
+// (--partners=false), so the start stays unsent.
+func TestE2EAssessmentStartDroppedBeforeSent(t *testing.T) {
+	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partners=false"}, partnerServerArgs...)})
+	_, key := srv.NewOrg()
+	c := srv.Client(key)
+	f := newFixture(t, c)
+	fp := newFakePartner(t, "k")
+	var p ashby.PartnerIntegration
+	must(t, c, "partnerIntegration.create", map[string]any{"title": "P", "baseUrl": fp.URL, "partnerKey": "k"}, &p)
+	must(t, c, "partnerIntegration.sync", map[string]any{"partnerIntegrationId": p.ID}, nil)
+	stage := f.stageByTyp["Active"]
+	must(t, c, "assessment.createStageTrigger", map[string]any{"interviewStageId": stage.ID, "partnerIntegrationId": p.ID, "assessmentTypeId": "sql-quiz",
+		"additionalFields": map[string]any{"level": "junior"}, "cancelOn": "StageExit"}, nil)
+	app := partnerApp(t, f, "Sophie Wilson")
+	must(t, c, "application.changeStage", map[string]any{"applicationId": app.ID, "interviewStageId": stage.ID}, nil)
+	starts := listStarts(t, c, app.ID)
+	if len(starts) != 1 || starts[0].Status != ashby.AssessmentStartPending {
+		t.Fatalf("queued start: %+v", starts)
+	}
+	must(t, c, "application.changeStage", map[string]any{"applicationId": app.ID, "interviewStageId": f.stageByTyp["Offer"].ID}, nil)
+	starts = listStarts(t, c, app.ID)
+	if len(starts) != 1 || starts[0].Status != ashby.AssessmentStartCancelled || !strings.Contains(starts[0].Message, "before it was sent") {
+		t.Fatalf("dropped start: %+v", starts)
+	}
+	var calls []partner.Call
+	must(t, c, "partnerIntegration.listCalls", map[string]any{"subjectId": starts[0].ID}, &calls)
+	if len(calls) != 1 || calls[0].Status != "cancelled" || calls[0].AttemptCount != 0 || len(fp.calls("assessment.start")) != 0 {
+		t.Fatalf("the dropped start's call: %+v, %d requests", calls, len(fp.calls("assessment.start")))
 	}
 }
 
