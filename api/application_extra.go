@@ -64,7 +64,7 @@ type applicationTransferRequest struct {
 	JobID                    ashby.ID `json:"jobId" required:"true"`
 	InterviewPlanID          ashby.ID `json:"interviewPlanId" required:"true" doc:"One of the job's interview plans."`
 	InterviewStageID         ashby.ID `json:"interviewStageId" required:"true" doc:"A stage of that plan (not an Archived one)."`
-	StartAutomaticActivities *bool    `json:"startAutomaticActivities,omitempty" doc:"Accepted for compatibility; Ashlar runs no automatic stage activities."`
+	StartAutomaticActivities *bool    `json:"startAutomaticActivities,omitempty" doc:"Default true: the new stage's automatic actions (assessments it starts) run; false moves the application without them."`
 }
 
 func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *applicationTransferRequest) (rpc.Result[ashby.Application], error) {
@@ -147,8 +147,12 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		if err := Applications.Put(ctx, tx, org, app); err != nil {
 			return err
 		}
-		if err := enteredStage(ctx, tx, org, app, stage); err != nil {
-			return err
+		// startAutomaticActivities: false moves the application without the
+		// stage's automatic actions (partner assessments a stage starts).
+		if req.StartAutomaticActivities == nil || *req.StartAutomaticActivities {
+			if err := enteredStage(ctx, tx, org, app, stage); err != nil {
+				return err
+			}
 		}
 		// The candidate's record changes with its applications, so that a
 		// candidate sync reports it.

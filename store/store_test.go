@@ -515,7 +515,10 @@ func TestMaintainAnalyzesChangedTables(t *testing.T) {
 		put(t, db, org, ws...)
 		mctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { db.Maintain(mctx, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil))); close(done) }()
+		go func() {
+			db.Maintain(mctx, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			close(done)
+		}()
 		if db.Engine() == store.Postgres {
 			var autovacuum string
 			db.QueryRowContext(ctx, `SHOW autovacuum`).Scan(&autovacuum)

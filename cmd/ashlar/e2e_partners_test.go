@@ -1077,3 +1077,33 @@ func TestE2EPartnerJobFeed(t *testing.T) {
 		}
 	})
 }
+
+// application.transfer runs the new stage's automatic actions unless told
+// not to with startAutomaticActivities: false.
+func TestE2EAssessmentStartOnTransfer(t *testing.T) {
+	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partners=false"}, partnerServerArgs...)})
+	_, key := srv.NewOrg()
+	c := srv.Client(key)
+	f := newFixture(t, c)
+	fp := newFakePartner(t, "k")
+	var p ashby.PartnerIntegration
+	must(t, c, "partnerIntegration.create", map[string]any{"title": "P", "baseUrl": fp.URL, "partnerKey": "k"}, &p)
+	must(t, c, "partnerIntegration.sync", map[string]any{"partnerIntegrationId": p.ID}, nil)
+	stage := f.stageByTyp["Active"]
+	must(t, c, "assessment.createStageTrigger", map[string]any{"interviewStageId": stage.ID, "partnerIntegrationId": p.ID, "assessmentTypeId": "sql-quiz",
+		"additionalFields": map[string]any{"level": "junior"}}, nil)
+	var other ashby.Job
+	must(t, c, "job.create", map[string]any{"title": "Second role", "teamId": f.dept, "locationId": f.loc, "defaultInterviewPlanId": f.job.DefaultInterviewPlanID}, &other)
+	quiet := partnerApp(t, f, "Quiet Transfer")
+	must(t, c, "application.transfer", map[string]any{"applicationId": quiet.ID, "jobId": other.ID, "interviewPlanId": f.job.DefaultInterviewPlanID,
+		"interviewStageId": stage.ID, "startAutomaticActivities": false}, nil)
+	if starts := listStarts(t, c, quiet.ID); len(starts) != 0 {
+		t.Fatalf("startAutomaticActivities false still started: %+v", starts)
+	}
+	loud := partnerApp(t, f, "Default Transfer")
+	must(t, c, "application.transfer", map[string]any{"applicationId": loud.ID, "jobId": other.ID, "interviewPlanId": f.job.DefaultInterviewPlanID,
+		"interviewStageId": stage.ID}, nil)
+	if starts := listStarts(t, c, loud.ID); len(starts) != 1 {
+		t.Fatalf("a transfer into the trigger stage should start one assessment: %+v", starts)
+	}
+}
