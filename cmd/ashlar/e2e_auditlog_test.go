@@ -24,7 +24,7 @@ func auditEntries(t *testing.T, c *client.Client, params map[string]any) []ashby
 
 func TestE2EAuditLog(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()
 		c := srv.Client(key)
 		f := newFixture(t, c)

@@ -41,7 +41,7 @@ func seqCandidate(t *testing.T, c *client.Client, name, email string) ashby.Cand
 
 func TestE2ESequences(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()
 		c := srv.Client(key)
 		other := srv.Client(srv.Key(slug, "all"))
@@ -239,7 +239,7 @@ func TestE2ESequences(t *testing.T) {
 
 func TestE2EPushToHrisAndVersions(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		srv := testserver.Start(t, engine, testserver.Options{})
+		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()
 		c := srv.Client(key)
 		f := newFixture(t, c)
