@@ -3,22 +3,21 @@
 //
 // It is written by a store.DB.BeforeCommit hook (Attach), inside every
 // transaction that stored or deleted records, so an entry commits or rolls
-// back with the change it records and no write path can bypass it. Each
-// transaction costs one query per record kind for the records as they now
-// are, one for their previous snapshots, and multi-row inserts of at most
-// one row per record; reads of the docs table are untouched. See
-// docs/audit-log.md for the contract.
+// back with the change it records and no write path can bypass it. The
+// store hands the hook each record as it was before the transaction and as
+// it leaves it (store.DB.CaptureChanges), so changedFields costs no query
+// and the log keeps no copies of documents: a transaction adds multi-row
+// inserts of at most one row per record. Reads of the docs table are
+// untouched. See docs/audit-log.md for the contract.
 package audit
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -40,6 +39,7 @@ var attached sync.Map // *store.DB → struct{}
 // Attaching a database twice attaches it once.
 func Attach(db *store.DB) {
 	if _, dup := attached.LoadOrStore(db, struct{}{}); !dup {
+		db.CaptureChanges()
 		db.BeforeCommit(record)
 	}
 }
@@ -48,10 +48,11 @@ func Attach(db *store.DB) {
 const systemName = "Ashlar"
 
 // change is one record a transaction changed, after collapsing repeated
-// writes of it: the last write decides whether it was deleted.
+// writes of it: before the first write and after the last.
 type change struct {
 	org, kind, id string
 	deleted       bool
+	before, after []byte // nil: absent
 }
 
 // collapse reduces a transaction's writes to one per record, in the order
@@ -62,21 +63,20 @@ func collapse(ws []store.Written) []change {
 	for _, w := range ws {
 		k := [3]string{w.Org, w.Kind, w.ID}
 		if i, ok := at[k]; ok {
-			out[i].deleted = w.Deleted
+			out[i].deleted, out[i].after = w.Deleted, w.After
 			continue
 		}
 		at[k] = len(out)
-		out = append(out, change{org: w.Org, kind: w.Kind, id: w.ID, deleted: w.Deleted})
+		out = append(out, change{org: w.Org, kind: w.Kind, id: w.ID, deleted: w.Deleted, before: w.Before, after: w.After})
 	}
 	return out
 }
 
 // row is an audit_log row to insert.
 type row struct {
-	entry    ashby.AuditLogEntry
-	org      string
-	kind     string
-	snapshot []byte // nil after a deletion
+	entry ashby.AuditLogEntry
+	org   string
+	kind  string
 }
 
 // record is the BeforeCommit hook.
@@ -87,72 +87,42 @@ func record(ctx context.Context, tx *store.Tx) error {
 	}
 	actor, req := actorOf(ctx)
 	now := ashby.NewTime(tx.DB().Now())
-
-	type group struct{ org, kind string }
-	byGroup := map[group][]string{}
-	var groups []group
-	for _, c := range changes {
-		if c.deleted {
-			continue
-		}
-		g := group{c.org, c.kind}
-		if _, ok := byGroup[g]; !ok {
-			groups = append(groups, g)
-		}
-		byGroup[g] = append(byGroup[g], c.id)
-	}
-	current := map[[3]string]state{}
-	for _, g := range groups {
-		if err := loadCurrent(ctx, tx, g.org, g.kind, byGroup[g], current); err != nil {
-			return err
-		}
-	}
-	for _, c := range changes {
-		if c.deleted {
-			st, err := loadLast(ctx, tx, c.org, c.kind, c.id)
-			if err != nil {
-				return err
-			}
-			current[[3]string{c.org, c.kind, c.id}] = st
-		}
-	}
-
 	var rows []row
 	for _, c := range changes {
-		st, ok := current[[3]string{c.org, c.kind, c.id}]
-		if !ok {
-			continue
-		}
 		var r row
 		switch {
 		case c.deleted:
-			if st.before == nil {
-				// Created and deleted within this transaction, or already
-				// deleted: nothing that existed before changed.
+			if c.before == nil {
+				// Created and deleted within this transaction: nothing that
+				// existed before changed.
 				continue
 			}
-			f, err := fields(st.before)
+			_, f, err := redact(c.before)
 			if err != nil {
-				return fmt.Errorf("audit %s %s: decode previous snapshot: %w", c.kind, c.id, err)
+				return fmt.Errorf("audit %s %s: decode previous document: %w", c.kind, c.id, err)
 			}
-			r = newRow(c, ActionDeleted, nil, f, nil)
+			r = newRow(c, ActionDeleted, nil, f)
 		default:
-			after, f, err := redact(st.doc)
+			_, f, err := redact(c.after)
 			if err != nil {
 				return fmt.Errorf("audit %s %s: %w", c.kind, c.id, err)
 			}
-			if st.before == nil {
-				r = newRow(c, ActionCreated, nil, f, after)
+			if c.before == nil {
+				r = newRow(c, ActionCreated, nil, f)
 				break
 			}
-			changed, err := diff(st.before, f)
+			prev, _, err := redact(c.before)
+			if err != nil {
+				return fmt.Errorf("audit %s %s: decode previous document: %w", c.kind, c.id, err)
+			}
+			changed, err := diff(prev, f)
 			if err != nil {
 				return fmt.Errorf("audit %s %s: %w", c.kind, c.id, err)
 			}
 			if len(changed) == 0 {
 				continue // rewritten unchanged (a fan-out that did not affect it)
 			}
-			r = newRow(c, ActionUpdated, changed, f, after)
+			r = newRow(c, ActionUpdated, changed, f)
 		}
 		r.entry.ID = ashby.NewID()
 		r.entry.Timestamp = now
@@ -193,11 +163,10 @@ func mainRow(rows []row, req *ashby.AuditRequest) int {
 }
 
 // newRow starts the row of one change. fields is the document the
-// target's name is read from; snapshot is what to keep (nil after a
-// deletion).
-func newRow(c change, action string, changed map[string]ashby.AuditChange, fields map[string]json.RawMessage, snapshot []byte) row {
+// target's name is read from.
+func newRow(c change, action string, changed map[string]ashby.AuditChange, fields map[string]json.RawMessage) row {
 	return row{
-		org: c.org, kind: c.kind, snapshot: snapshot,
+		org: c.org, kind: c.kind,
 		entry: ashby.AuditLogEntry{
 			Category:      Category(c.kind, action),
 			ChangedFields: changed,
@@ -297,11 +266,11 @@ func truncate(s string, n int) string {
 // excluded fields change with every write and are not reported.
 var excluded = map[string]bool{"updatedAt": true}
 
-// diff compares a record's previous snapshot with its fields now.
+// diff compares a record's previous document with its fields now.
 func diff(before []byte, b map[string]json.RawMessage) (map[string]ashby.AuditChange, error) {
 	a, err := fields(before)
 	if err != nil {
-		return nil, fmt.Errorf("decode previous snapshot: %w", err)
+		return nil, fmt.Errorf("decode previous document: %w", err)
 	}
 	out := map[string]ashby.AuditChange{}
 	for k, v := range b {
@@ -319,7 +288,7 @@ func diff(before []byte, b map[string]json.RawMessage) (map[string]ashby.AuditCh
 
 // redact decodes a document's top-level fields and replaces secret-looking
 // ones with a fingerprint, so that secrets never reach the audit log while
-// changes to them still show. It returns the snapshot to keep and the
+// changes to them still show. It returns the redacted document and its
 // fields. Records keep their secrets in meta rather than in their
 // documents, so this is a safety net.
 func redact(doc []byte) ([]byte, map[string]json.RawMessage, error) {
@@ -362,119 +331,30 @@ func placeholders(first, n int) string {
 	return b.String()
 }
 
-// state is a changed record as the transaction leaves it (doc; nil when
-// deleted) and as the log last saw it (before; nil when the log has no
-// snapshot of it: new, or deleted before).
-type state struct {
-	doc, before []byte
-}
-
-// currentQuery reads a record with its latest snapshot. The snapshot is
-// found by a seek on audit_log_target (the newest row of the record),
-// which stays cheap however long the record's history grows. COALESCE
-// tells "deleted" (”) from "never seen" (NULL).
-const currentQuery = `SELECT d.id, d.doc, (SELECT COALESCE(a.snapshot, '') FROM audit_log a
-	WHERE a.org_id = d.org_id AND a.target_id = d.id AND a.target_kind = d.kind ORDER BY a.seq DESC LIMIT 1)
-	FROM docs d WHERE d.org_id = $1 AND d.kind = $2 AND d.id `
-
-// loadCurrent reads records as this transaction leaves them, each with
-// its latest snapshot. On PostgreSQL one query per chunk of ids; on SQLite
-// one prepared statement run per id, because its planner answers an IN
-// list on docs by scanning the kind's rows, and in-process queries cost
-// no round trip.
-func loadCurrent(ctx context.Context, tx *store.Tx, org, kind string, ids []string, out map[[3]string]state) error {
-	scan := func(rows *sql.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var doc []byte
-			var before sql.NullString
-			if err := rows.Scan(&id, &doc, &before); err != nil {
-				return err
-			}
-			st := state{doc: doc}
-			if before.String != "" {
-				st.before = []byte(before.String)
-			}
-			out[[3]string{org, kind, id}] = st
-		}
-		return rows.Err()
-	}
-	if tx.DB().Engine() == store.SQLite {
-		stmt, err := tx.PrepareContext(ctx, currentQuery+`= $3`)
-		if err != nil {
-			return fmt.Errorf("audit: read %s records: %w", kind, err)
-		}
-		defer stmt.Close()
-		for _, id := range ids {
-			rows, err := stmt.QueryContext(ctx, org, kind, id)
-			if err == nil {
-				err = scan(rows)
-			}
-			if err != nil {
-				return fmt.Errorf("audit: read %s %s: %w", kind, id, err)
-			}
-		}
-		return nil
-	}
-	for start := 0; start < len(ids); start += chunk {
-		part := ids[start:min(start+chunk, len(ids))]
-		args := []any{org, kind}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		rows, err := tx.QueryContext(ctx, currentQuery+`IN (`+placeholders(3, len(part))+`)`, args...)
-		if err == nil {
-			err = scan(rows)
-		}
-		if err != nil {
-			return fmt.Errorf("audit: read %s records: %w", kind, err)
-		}
-	}
-	return nil
-}
-
-// loadLast reads the latest snapshot of a deleted record.
-func loadLast(ctx context.Context, tx *store.Tx, org, kind, id string) (state, error) {
-	var before string
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(snapshot, '') FROM audit_log WHERE org_id = $1 AND target_id = $2 AND target_kind = $3
-		ORDER BY seq DESC LIMIT 1`, org, id, kind).Scan(&before)
-	if errors.Is(err, sql.ErrNoRows) || before == "" {
-		return state{}, nil
-	}
-	if err != nil {
-		return state{}, fmt.Errorf("audit: read the last snapshot of %s %s: %w", kind, id, err)
-	}
-	return state{before: []byte(before)}, nil
-}
-
-const insertColumns = 11
+const insertColumns = 10
 
 func insert(ctx context.Context, tx *store.Tx, rows []row) error {
 	for start := 0; start < len(rows); start += chunk {
 		part := rows[start:min(start+chunk, len(rows))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO audit_log (id, org_id, created_at, listed, actor_type, actor_id, category, target_type, target_kind, target_id, entry, snapshot) VALUES `)
+		q.WriteString(`INSERT INTO audit_log (id, org_id, created_at, listed, actor_type, actor_id, category, target_type, target_kind, target_id, entry) VALUES `)
 		args := make([]any, 0, len(part)*insertColumns)
 		for i, r := range part {
 			if i > 0 {
 				q.WriteByte(',')
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d,$%d,$%d,1,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+			fmt.Fprintf(&q, "($%d,$%d,$%d,1,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
 			entry, err := json.Marshal(r.entry)
 			if err != nil {
 				return fmt.Errorf("audit: encode entry: %w", err)
 			}
-			var actorID, snapshot any
+			var actorID any
 			if r.entry.Actor.ID != nil {
 				actorID = *r.entry.Actor.ID
 			}
-			if r.snapshot != nil {
-				snapshot = string(r.snapshot)
-			}
 			args = append(args, r.entry.ID, r.org, r.entry.Timestamp.UnixMilli(), r.entry.Actor.Type, actorID,
-				r.entry.Category, r.entry.Target.Type, r.kind, r.entry.Target.ID, string(entry), snapshot)
+				r.entry.Category, r.entry.Target.Type, r.kind, r.entry.Target.ID, string(entry))
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("audit: record %d entries: %w", len(part), err)

@@ -48,8 +48,11 @@ type DB struct {
 	emitHooks []func()
 	// beforeCommit hooks run inside transactions that wrote records.
 	beforeCommit []func(ctx context.Context, tx *Tx) error
+	capture      bool
 	stmtMu       sync.RWMutex
 	stmts        map[string]*sql.Stmt
+	wstmtMu      sync.Mutex
+	wstmts       map[string]*sql.Stmt
 	dsn          string
 
 	// Now is the clock; tests replace it to age tokens.
@@ -146,6 +149,12 @@ func (db *DB) Close() error {
 	}
 	db.stmts = nil
 	db.stmtMu.Unlock()
+	db.wstmtMu.Lock()
+	for _, st := range db.wstmts {
+		st.Close()
+	}
+	db.wstmts = nil
+	db.wstmtMu.Unlock()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -251,6 +260,85 @@ type Tx struct {
 	afterFns []func()
 	emitted  bool
 	written  []Written
+	seen     map[docKey][]byte
+	// unprepared are statements run without a prepared statement, to
+	// prepare once the write connection is free again.
+	unprepared []string
+}
+
+// On SQLite a transaction's statements run through statements prepared
+// once on the single write connection: modernc.org/sqlite otherwise
+// parses every statement anew, which was most of a small write's cost.
+// PostgreSQL's driver keeps its own statement cache.
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, q, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext runs a single-row query in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, q, args...)
+}
+
+func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.db.engine != SQLite {
+		return nil
+	}
+	db := tx.db
+	db.wstmtMu.Lock()
+	st, ok := db.wstmts[q]
+	db.wstmtMu.Unlock()
+	if !ok {
+		// The write connection is this transaction's until it ends, so
+		// the statement is prepared for later transactions once it has.
+		tx.unprepared = append(tx.unprepared, q)
+		return nil
+	}
+	// The write pool has one connection, the one st was prepared on, so
+	// the transaction's statement reuses it without parsing.
+	return tx.Tx.StmtContext(ctx, st)
+}
+
+// prepareWrites prepares statements a finished transaction ran unprepared.
+func (db *DB) prepareWrites(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		db.wstmtMu.Lock()
+		_, ok := db.wstmts[q]
+		full := len(db.wstmts) >= maxStmts
+		db.wstmtMu.Unlock()
+		if ok || full {
+			continue
+		}
+		st, err := db.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue // the query keeps running unprepared
+		}
+		db.wstmtMu.Lock()
+		if _, ok := db.wstmts[q]; ok {
+			st.Close()
+		} else {
+			if db.wstmts == nil {
+				db.wstmts = map[string]*sql.Stmt{}
+			}
+			db.wstmts[q] = st
+		}
+		db.wstmtMu.Unlock()
+	}
 }
 
 func (tx *Tx) lockSuffix() string {
@@ -281,10 +369,50 @@ func (tx *Tx) RelaxDurability(ctx context.Context) error {
 	return nil
 }
 
-// Written is a record a transaction stored or deleted.
+// Written is a record a transaction stored or deleted. With CaptureChanges
+// on, Before holds the document as it was before this write (nil: it did
+// not exist) and After as this write left it (nil: deleted).
 type Written struct {
 	Org, Kind, ID string
 	Deleted       bool
+	Before, After []byte
+}
+
+// CaptureChanges makes every write record the document before and after
+// it in Tx.Written, for an audit log to diff without reading anything.
+// A record already read in the transaction costs nothing more; otherwise
+// a write reads the previous document first.
+func (db *DB) CaptureChanges() { db.capture = true }
+
+type docKey struct{ org, kind, id string }
+
+// remember notes a document's current state in this transaction (nil:
+// absent), so that a later write knows what it replaces.
+func (tx *Tx) remember(org, kind, id string, doc []byte) {
+	if !tx.db.capture {
+		return
+	}
+	if tx.seen == nil {
+		tx.seen = map[docKey][]byte{}
+	}
+	tx.seen[docKey{org, kind, id}] = doc
+}
+
+// previous returns a document as it stands in this transaction before a
+// write: remembered, or read.
+func (tx *Tx) previous(ctx context.Context, org, kind, id string) ([]byte, error) {
+	if doc, ok := tx.seen[docKey{org, kind, id}]; ok {
+		return doc, nil
+	}
+	var doc []byte
+	err := tx.QueryRowContext(ctx, `SELECT doc FROM docs WHERE org_id = $1 AND kind = $2 AND id = $3`, org, kind, id).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s before writing it: %w", kind, id, err)
+	}
+	return doc, nil
 }
 
 // Written lists the records this transaction has stored or deleted so far.
@@ -382,6 +510,9 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if len(tx.unprepared) > 0 {
+		db.prepareWrites(ctx, tx.unprepared)
 	}
 	for _, f := range tx.afterFns {
 		f()

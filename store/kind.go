@@ -67,6 +67,9 @@ func (k Kind[T]) get(ctx context.Context, q Q, org, id, suffix string) (*T, erro
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s: %w", k.Name, id, err)
 	}
+	if tx, ok := q.(*Tx); ok {
+		tx.remember(org, k.Name, id, doc)
+	}
 	return k.decode(doc)
 }
 
@@ -99,6 +102,17 @@ func (k Kind[T]) Exists(ctx context.Context, q Q, org, id string) (bool, error) 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// DocsByID names the docs table for queries that look records up by a
+// list of ids (id IN (…)). On SQLite, whose documents are clustered in
+// list order, the planner would otherwise scan the whole kind for a long
+// IN list; the unique index on (org_id, kind, id) is named explicitly.
+func (db *DB) DocsByID() string {
+	if db.engine == SQLite {
+		return "docs INDEXED BY docs_id"
+	}
+	return "docs"
 }
 
 // GetMany loads records by id; missing ids are absent from the map.
@@ -136,7 +150,7 @@ func (k Kind[T]) GetManyRaw(ctx context.Context, q Q, org string, ids []string) 
 		args = append(args, id)
 		fmt.Fprintf(&ph, "$%d", len(args))
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, doc FROM docs WHERE org_id = $1 AND kind = $2 AND id IN (`+ph.String()+`)`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, doc FROM `+q.store().DocsByID()+` WHERE org_id = $1 AND kind = $2 AND id IN (`+ph.String()+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("get %s records: %w", k.Name, err)
 	}
@@ -180,6 +194,12 @@ func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) e
 	if err != nil {
 		return err
 	}
+	var before []byte
+	if tx.db.capture {
+		if before, err = tx.previous(ctx, org, k.Name, idx.ID); err != nil {
+			return err
+		}
+	}
 	now := Millis(tx.db.Now())
 	// A record without a creation time of its own keeps the time of its
 	// first insert, so that its place in full-sync order never moves.
@@ -203,7 +223,12 @@ func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) e
 		}
 		return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, err)
 	}
-	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: idx.ID})
+	w := Written{Org: org, Kind: k.Name, ID: idx.ID}
+	if tx.db.capture {
+		w.Before, w.After = before, doc
+		tx.remember(org, k.Name, idx.ID, doc)
+	}
+	tx.written = append(tx.written, w)
 	if !k.HasKeys {
 		return nil
 	}
@@ -245,6 +270,13 @@ func (k Kind[T]) Update(ctx context.Context, tx *Tx, org, id string, fn func(*T)
 
 // Delete removes a record. Deleting a missing record returns ErrNotFound.
 func (k Kind[T]) Delete(ctx context.Context, tx *Tx, org, id string) error {
+	var before []byte
+	if tx.db.capture {
+		var err error
+		if before, err = tx.previous(ctx, org, k.Name, id); err != nil {
+			return err
+		}
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, id)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", k.Name, id, err)
@@ -252,7 +284,8 @@ func (k Kind[T]) Delete(ctx context.Context, tx *Tx, org, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: id, Deleted: true})
+	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: id, Deleted: true, Before: before})
+	tx.remember(org, k.Name, id, nil)
 	if k.HasKeys {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM doc_keys WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, id); err != nil {
 			return fmt.Errorf("unindex %s %s: %w", k.Name, id, err)

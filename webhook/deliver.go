@@ -667,7 +667,7 @@ func settingDocs(ctx context.Context, tx *store.Tx, byOrg map[string]map[string]
 			args = append(args, id)
 			ph = append(ph, fmt.Sprintf("$%d", len(args)))
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, doc, meta FROM docs WHERE org_id = $1 AND kind = $2 AND id IN (`+strings.Join(ph, ",")+`)`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, doc, meta FROM `+tx.DB().DocsByID()+` WHERE org_id = $1 AND kind = $2 AND id IN (`+strings.Join(ph, ",")+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read webhook settings: %w", err)
 		}
