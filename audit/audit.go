@@ -316,20 +316,9 @@ func redact(doc []byte) ([]byte, map[string]json.RawMessage, error) {
 	return snap, m, err
 }
 
-// chunk bounds IN lists and multi-row inserts, well below both engines'
-// limits on bound parameters.
+// chunk bounds multi-row inserts, well below both engines' limits on bound
+// parameters.
 const chunk = 200
-
-func placeholders(first, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "$%d", first+i)
-	}
-	return b.String()
-}
 
 const insertColumns = 10
 
