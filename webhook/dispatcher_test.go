@@ -232,9 +232,10 @@ func TestDeliverySignedExactBytes(t *testing.T) {
 		if a.StatusCode != 200 || a.Outcome != OutcomeSuccess || a.Response != "thanks" || a.Error != "" || a.Worker != e.d.Config().Worker || a.URL != rc.URL+"/hook" {
 			t.Fatalf("attempt %+v", a)
 		}
-		if got := testutil.ToFloat64(e.m.attempts.WithLabelValues(OutcomeSuccess)); got != 1 {
-			t.Fatalf("success attempts metric %v", got)
-		}
+		// Metrics count what was recorded, just after the record commits.
+		waitFor(t, "success attempts metric", func() bool {
+			return testutil.ToFloat64(e.m.attempts.WithLabelValues(OutcomeSuccess)) == 1
+		})
 	})
 }
 
