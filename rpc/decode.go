@@ -28,7 +28,7 @@ func decode[Req any](body []byte, e *Endpoint) (*Req, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(req); err != nil {
-		return nil, decodeError(err)
+		return nil, decodeError(err, reflect.TypeFor[Req]())
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, ashby.InvalidInput("", "Request payload is malformed: unexpected data after the JSON object")
@@ -48,14 +48,14 @@ func Decode[T any](body []byte) (*T, error) {
 	return decode[T](body, &Endpoint{})
 }
 
-func decodeError(err error) error {
+func decodeError(err error, root reflect.Type) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
 		return ashby.InvalidInput("", "Request payload is malformed: %s (at byte %d)", syn.Error(), syn.Offset)
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(root, typ.Field)
 		if field == "" {
 			field = "body"
 		}
@@ -65,6 +65,48 @@ func decodeError(err error) error {
 		return ashby.InvalidInput("", "Request payload is malformed: unexpected end of JSON input")
 	}
 	return ashby.InvalidInput("", "Request payload is malformed: %v", err)
+}
+
+// jsonPath turns encoding/json's error path, which names embedded structs
+// by their Go type ("SyncParams.ListParams.limit"), into the path a client
+// sent ("limit").
+func jsonPath(root reflect.Type, path string) string {
+	if path == "" {
+		return ""
+	}
+	t := root
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			t = nil
+			out = append(out, seg)
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && f.Tag.Get("json") == "" {
+			t = f.Type
+			continue
+		}
+		out = append(out, seg)
+		t = jsonField(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonField is the type of t's field that JSON calls name, or nil.
+func jsonField(t reflect.Type, name string) reflect.Type {
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || (tag == "" && strings.EqualFold(f.Name, name)) {
+			return f.Type
+		}
+	}
+	return nil
 }
 
 // describe names a Go type the way an API user thinks of it.
