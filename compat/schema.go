@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -17,6 +18,9 @@ import (
 // "webhooks"), so the whole document is added as one resource and each
 // endpoint's schema is compiled by JSON pointer into it.
 type Validator struct {
+	// mu guards the compiler and the cache: tests running in parallel
+	// share one Validator. Compiled schemas validate concurrently.
+	mu      sync.Mutex
 	c       *jsonschema.Compiler
 	doc     map[string]any
 	schemas map[string]*jsonschema.Schema
@@ -183,6 +187,8 @@ func (v *Validator) Validate(endpoint string, body []byte) error {
 }
 
 func (v *Validator) schema(endpoint string) (*jsonschema.Schema, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if s, ok := v.schemas[endpoint]; ok {
 		return s, nil
 	}

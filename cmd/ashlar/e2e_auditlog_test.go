@@ -23,6 +23,7 @@ func auditEntries(t *testing.T, c *client.Client, params map[string]any) []ashby
 }
 
 func TestE2EAuditLog(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()

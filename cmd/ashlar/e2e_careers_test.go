@@ -94,6 +94,7 @@ func newPostingFixture(t *testing.T, srv *testserver.Server) *postingFixture {
 }
 
 func TestE2EJobPostings(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir()}})
 		f := newPostingFixture(t, srv)
@@ -352,6 +353,7 @@ func download(t *testing.T, c *client.Client, handle string) ([]byte, http.Heade
 }
 
 func TestE2EApplicationFormSubmit(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--max-upload-size", "64KB"}})
 		f := newPostingFixture(t, srv)
@@ -641,6 +643,7 @@ func publicBoard(t *testing.T, url string) ashby.PublicBoard {
 }
 
 func TestE2EPostingAPI(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--posting-api-refresh", "200ms"}})
 		f := newPostingFixture(t, srv)
@@ -811,6 +814,7 @@ func careersForm(t *testing.T, hc *http.Client, url string) (csrf, key string) {
 }
 
 func TestE2ECareersProtections(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--careers-rate-limit", "3", "--careers-rate-burst", "3"}})
 		f := newPostingFixture(t, srv)
@@ -897,6 +901,7 @@ func TestE2ECareersProtections(t *testing.T) {
 // The demo organization's careers site and posting API have data on
 // first run, with forms asking questions of every type the site renders.
 func TestE2EDemoCareers(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--demo", "--demo-candidates", "60", "--files-dir", t.TempDir()}})
 	key := srv.WaitStdout(regexp.MustCompile(`ashlar_[A-Za-z0-9_-]+`), 60*time.Second)
 	c := srv.Client(key)

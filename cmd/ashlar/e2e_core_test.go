@@ -66,6 +66,7 @@ func newFixture(t *testing.T, c *client.Client) *fixture {
 }
 
 func TestE2EHiringWorkflow(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
@@ -226,6 +227,7 @@ func TestE2EHiringWorkflow(t *testing.T) {
 }
 
 func TestE2ECommandLine(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{})
 	slug, key := srv.NewOrg()
 	c := srv.Client(key)
@@ -288,6 +290,7 @@ func asError(err error, target **client.Error) bool {
 }
 
 func TestE2EWalkAndIncrementalSync(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()

@@ -112,6 +112,7 @@ func outbox(t *testing.T, dsn, slug string) []store.Event {
 }
 
 func TestE2EInterviewsAndFeedback(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, key := srv.NewOrg()
@@ -661,6 +662,7 @@ func TestE2EInterviewsAndFeedback(t *testing.T) {
 }
 
 func TestE2EInterviewerPoolsAndSettings(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
@@ -861,6 +863,7 @@ func TestE2EInterviewerPoolsAndSettings(t *testing.T) {
 // when its interview ends, with nobody listing: the status change is
 // stored and its interviewScheduleUpdate recorded.
 func TestE2EInterviewStatusTimer(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--interview-status-interval", "300ms"}})
 		slug, key := srv.NewOrg()

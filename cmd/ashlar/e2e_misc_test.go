@@ -16,6 +16,7 @@ import (
 )
 
 func TestE2ECustomFieldValues(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
@@ -123,6 +124,7 @@ func TestE2ECustomFieldValues(t *testing.T) {
 }
 
 func TestE2EProjectsAndCandidateRecords(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
@@ -196,6 +198,7 @@ func TestE2EProjectsAndCandidateRecords(t *testing.T) {
 }
 
 func TestE2ESurveysReferralsAndAssessments(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		_, key := srv.NewOrg()
@@ -372,6 +375,7 @@ func rawPost(t *testing.T, url, key, endpoint string, req any) (int, string, map
 }
 
 func TestE2EReports(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, key := srv.NewOrg()

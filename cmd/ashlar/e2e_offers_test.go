@@ -215,6 +215,7 @@ func ofrFieldErrors(err error) []string {
 }
 
 func TestE2EOfferLifecycle(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()
@@ -516,6 +517,7 @@ func TestE2EOfferLifecycle(t *testing.T) {
 }
 
 func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()
@@ -821,6 +823,7 @@ func TestE2EOpeningsTeamsAndJobSetup(t *testing.T) {
 }
 
 func TestE2EApplicationTransferHistoryDelete(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine)
 		slug, key := srv.NewOrg()

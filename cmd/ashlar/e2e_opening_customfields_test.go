@@ -9,6 +9,7 @@ import (
 )
 
 func TestE2EOpeningCustomFieldValues(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)

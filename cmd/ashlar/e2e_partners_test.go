@@ -223,6 +223,7 @@ func datum(id, label, typ string, v any) map[string]any {
 }
 
 func TestE2EAssessmentPartner(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
@@ -594,6 +595,7 @@ func orgSlugOf(t *testing.T, srv *testserver.Server, c *client.Client) string {
 
 // An assessment partner without custom fields, and one whose sync fails.
 func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partner-sync-interval", "1s"}, partnerServerArgs...)})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)
@@ -639,6 +641,7 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 // the partner never hears of it. The server makes no calls here
 // (--partners=false), so the start stays unsent.
 func TestE2EAssessmentStartDroppedBeforeSent(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partners=false"}, partnerServerArgs...)})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)
@@ -671,6 +674,7 @@ func TestE2EAssessmentStartDroppedBeforeSent(t *testing.T) {
 // Two server processes on one PostgreSQL database: every stage entry
 // starts its assessment exactly once.
 func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.DSN(t, store.Postgres)
 	a := startServer(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
 	b := startServer(t, store.Postgres, testserver.Options{DSN: dsn, Args: partnerServerArgs})
@@ -747,6 +751,7 @@ func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
 // attempt is made after the lease expires, with the same
 // Idempotency-Key, and the start is recorded once.
 func TestE2EAssessmentStartCrash(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
@@ -794,6 +799,7 @@ func TestE2EAssessmentStartCrash(t *testing.T) {
 }
 
 func TestE2EWorkflowPartner(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := startServer(t, engine, testserver.Options{Args: partnerServerArgs})
 		_, key := srv.NewOrg()
@@ -924,6 +930,7 @@ func sameContent(t *testing.T, j, x ashby.FeedDocument) {
 var feedTokenRE = regexp.MustCompile(`token \(shown once\): (feed_\S+)`)
 
 func TestE2EPartnerJobFeed(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := startServer(t, engine, testserver.Options{Args: []string{"--files-dir", t.TempDir(), "--partner-feed-refresh", "1s"}})
 		out := srv.CLI("partner", "feed", "create", "--name", "jobhub", "--title", "JobHub")
@@ -1081,6 +1088,7 @@ func TestE2EPartnerJobFeed(t *testing.T) {
 // application.transfer runs the new stage's automatic actions unless told
 // not to with startAutomaticActivities: false.
 func TestE2EAssessmentStartOnTransfer(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, store.SQLite, testserver.Options{Args: append([]string{"--partners=false"}, partnerServerArgs...)})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)

@@ -11,6 +11,7 @@ import (
 // A posting lists the survey forms to collect beside its application form;
 // jobPosting.info returns them.
 func TestE2EPostingSurveyForms(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{})
 	_, key := srv.NewOrg()
 	c := srv.Client(key)

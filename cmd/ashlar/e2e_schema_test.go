@@ -36,6 +36,7 @@ var liveTable = sync.OnceValue(func() *rpc.API {
 // docs/compatibility.md, and when that page explains an endpoint that is
 // in fact served (so the page cannot go stale).
 func TestEveryReferenceEndpointIsImplementedOrExplained(t *testing.T) {
+	t.Parallel()
 	doc, err := os.ReadFile("../../docs/compatibility.md")
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +75,7 @@ func TestEveryReferenceEndpointIsImplementedOrExplained(t *testing.T) {
 // retrying the endpoints that failed, as later calls create the records
 // earlier ones needed.
 func TestE2EResponsesMatchAshbySchemas(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../../compat/testdata/openapi.json")
 	if err != nil {
 		t.Fatal(err)

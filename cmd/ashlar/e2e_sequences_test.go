@@ -40,6 +40,7 @@ func seqCandidate(t *testing.T, c *client.Client, name, email string) ashby.Cand
 }
 
 func TestE2ESequences(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()
@@ -238,6 +239,7 @@ func TestE2ESequences(t *testing.T) {
 }
 
 func TestE2EPushToHrisAndVersions(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := ofrStart(t, engine) // fails the test if the server reports a data race
 		slug, key := srv.NewOrg()

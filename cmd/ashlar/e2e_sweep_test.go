@@ -111,6 +111,7 @@ func errorCode(body []byte) string {
 // TestE2EPermissionSweep calls every registered endpoint with no key, an
 // unknown key, and a key holding every permission except the endpoint's.
 func TestE2EPermissionSweep(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{})
 		slug, _ := srv.NewOrg()
@@ -284,6 +285,7 @@ func idFor(name, category string, tn *tenant) string {
 // and the demo organization's ids in every id field: nothing of the demo
 // organization may come back, and nothing of it may change.
 func TestE2ETenancySweep(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--demo", "--demo-candidates", "60"}})
 		demoKey := srv.WaitStdout(regexp.MustCompile(`ashlar_[A-Za-z0-9_-]+`), 10*time.Second)

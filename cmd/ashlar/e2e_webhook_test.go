@@ -91,6 +91,7 @@ var webhookServerArgs = []string{"--webhook-allow-private", "--webhook-retry-bas
 	"--webhook-timeout", "2s", "--webhook-lease", "4s"}
 
 func TestE2EWebhookSettings(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: webhookServerArgs})
 		slug, key := srv.NewOrg()
@@ -255,6 +256,7 @@ func errorAs(err error, target **client.Error) bool {
 // A hire fires candidateHire, candidateStageChange and applicationUpdate
 // (Ashby's fan-out), each its own event, to the settings subscribed.
 func TestE2EWebhookHireFanOut(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: webhookServerArgs})
 		_, key := srv.NewOrg()
@@ -305,6 +307,7 @@ func TestE2EWebhookHireFanOut(t *testing.T) {
 }
 
 func TestE2EWebhookCLIAndMetrics(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: webhookServerArgs})
 	slug, key := srv.NewOrg()
 	c := srv.Client(key)
@@ -418,6 +421,7 @@ func TestE2EWebhookCLIAndMetrics(t *testing.T) {
 // share a webhookActionId, and every event delivered belongs to a change
 // that is in the database.
 func TestE2EWebhookCrash(t *testing.T) {
+	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
 		srv := testserver.Start(t, engine, testserver.Options{Args: []string{"--webhook-allow-private", "--webhook-retry-base", "100ms",
 			"--webhook-poll", "200ms", "--webhook-timeout", "1s", "--webhook-lease", "2s"}})
@@ -533,6 +537,7 @@ func TestE2EWebhookCrash(t *testing.T) {
 // Two server processes on one PostgreSQL deliver a burst of 1,000 events
 // with no attempt made twice while the receiver answers 200.
 func TestE2EWebhookTwoServersOnePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.DSN(t, store.Postgres)
 	args := []string{"--webhook-allow-private", "--webhook-poll", "200ms"}
 	a := testserver.Start(t, store.Postgres, testserver.Options{DSN: dsn, Args: args})
