@@ -101,6 +101,9 @@ func (p *Page) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /surveys/{id}", p.serveSubmit)
 	mux.HandleFunc("GET /surveys/{id}/submitted", p.serveThanks)
 	mux.HandleFunc("GET /surveys/{id}/theme.css", p.serveTheme)
+	// Anything else under /surveys/ is this page's 404, not the RPC
+	// fallback's, which would log the path and the request id in it.
+	mux.HandleFunc("/surveys/", func(w http.ResponseWriter, r *http.Request) { p.notFound(w) })
 }
 
 func (p *Page) serveCSS(w http.ResponseWriter, r *http.Request) {

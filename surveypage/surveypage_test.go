@@ -374,7 +374,7 @@ func TestSurveyPageNotFoundAndClosed(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, surveypage.Options{})
 		b := newBrowser(t)
-		for _, path := range []string{"/surveys/" + ashby.NewID(), "/surveys/not-a-uuid", "/surveys/" + f.app.ID, "/surveys/" + f.form.ID + "/submitted"} {
+		for _, path := range []string{"/surveys/" + ashby.NewID(), "/surveys/not-a-uuid", "/surveys/" + f.app.ID, "/surveys/" + f.form.ID + "/submitted", "/surveys/" + ashby.NewID() + "/other", "/surveys/"} {
 			res, page := b.get(f.url + path)
 			if res.StatusCode != http.StatusNotFound || !strings.Contains(page, "Survey not found") || strings.Contains(page, "Acme") {
 				t.Errorf("GET %s: %d\n%s", path, res.StatusCode, page)
