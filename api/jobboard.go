@@ -189,9 +189,9 @@ func BoardByName(ctx context.Context, q store.Q, name string) (org string, board
 	return org, board, err
 }
 
-// primaryBoard is the organization's oldest external board: the default
+// PrimaryBoard is the organization's oldest external board: the default
 // of jobPosting.list and jobPosting.create, as in Ashby.
-func primaryBoard(ctx context.Context, q store.Q, org string) (*ashby.JobBoardSettings, error) {
+func PrimaryBoard(ctx context.Context, q store.Q, org string) (*ashby.JobBoardSettings, error) {
 	b, err := JobBoards.FindOne(ctx, q, org, store.Filter{State: []string{"external"}})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ashby.NotFound("job_board", "The organization has no external job board")

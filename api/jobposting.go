@@ -157,7 +157,7 @@ type postingCursor struct {
 func (s *Service) jobPostingList(ctx context.Context, c *rpc.Call, req *jobPostingListRequest) (*rpc.Page, error) {
 	boardID := string(req.JobBoardID)
 	if boardID == "" {
-		b, err := primaryBoard(ctx, s.DB, c.Org())
+		b, err := PrimaryBoard(ctx, s.DB, c.Org())
 		if err != nil {
 			return nil, err
 		}
@@ -691,7 +691,7 @@ func (s *Service) jobPostingCreate(ctx context.Context, c *rpc.Call, req *jobPos
 			p.WorkplaceType = l.WorkplaceType
 		}
 		if req.JobBoardID == "" {
-			b, err := primaryBoard(ctx, tx, c.Org())
+			b, err := PrimaryBoard(ctx, tx, c.Org())
 			if err != nil {
 				return err
 			}

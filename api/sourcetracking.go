@@ -70,7 +70,7 @@ func (s *Service) sourceTrackingLinkCreate(ctx context.Context, c *rpc.Call, req
 		if req.JobBoardID != "" {
 			board, err = mustExist(ctx, tx, JobBoards, c.Org(), string(req.JobBoardID), "job_board", "jobBoardId")
 		} else {
-			board, err = primaryBoard(ctx, tx, c.Org())
+			board, err = PrimaryBoard(ctx, tx, c.Org())
 		}
 		if err != nil {
 			return err

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,7 +17,11 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
+//go:embed survey_migrations/*.sql
+var surveyMigrations embed.FS
+
 func init() {
+	store.RegisterMigrations(surveyMigrations, "survey_migrations")
 	register((*Service).surveyEndpoints)
 	OnBootstrap(bootstrapSurveyForms)
 }
@@ -196,8 +202,14 @@ func (s *Service) surveyRequestCreate(ctx context.Context, c *rpc.Call, req *sur
 			return err
 		}
 		id := ashby.NewID()
+		// The URL's only secret is the request id: a random (version 4)
+		// UUID, 122 bits from crypto/rand, as unguessable as a separate
+		// token would be (docs/surveys.md).
 		row = &surveyRequestRow{SurveyRequest: ashby.SurveyRequest{ID: id, CandidateID: string(req.CandidateID), ApplicationID: string(req.ApplicationID),
 			SurveyFormDefinitionID: form.ID, SurveyURL: s.BaseURL + "/surveys/" + id}, SurveyType: form.SurveyType, CreatedAt: s.now().Time}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_request_links (request_id, org_id) VALUES ($1, $2)`, id, c.Org()); err != nil {
+			return fmt.Errorf("survey request link: %w", err)
+		}
 		return SurveyRequests.Put(ctx, tx, c.Org(), row)
 	})
 	if err != nil {
@@ -247,36 +259,148 @@ func (s *Service) surveySubmissionCreate(ctx context.Context, c *rpc.Call, req *
 	sort.Slice(subs, func(i, j int) bool { return subs[i].Path < subs[j].Path })
 	var sub *ashby.SurveySubmission
 	err := s.write(ctx, func(tx *store.Tx) error {
-		form, err := surveyTarget(ctx, tx, c.Org(), string(req.CandidateID), string(req.ApplicationID), string(req.SurveyFormDefinitionID))
-		if err != nil {
-			return err
-		}
-		values, err := forms.Validate(form.FormDefinition, subs, forms.Options{})
-		var fe forms.Errors
-		if errors.As(err, &fe) {
-			e := fe.APIError()
-			e.Meta["field"] = "submittedValues"
-			return e
-		}
-		if err != nil {
-			return err
-		}
-		def := form.FormDefinition
-		sub = &ashby.SurveySubmission{ID: ashby.NewID(), SurveyFormDefinitionID: &form.ID, SubmittedAt: s.now(), CandidateID: string(req.CandidateID),
-			ApplicationID: string(req.ApplicationID), SurveyType: form.SurveyType, FormDefinition: &def, SubmittedValues: values}
-		if err := SurveySubmissions.Put(ctx, tx, c.Org(), sub); err != nil {
-			return err
-		}
-		event := *sub
-		if !slices.Contains(answersInWebhook, sub.SurveyType) {
-			event.FormDefinition, event.SubmittedValues = nil, nil
-		}
-		return emit(ctx, tx, c.Org(), "surveySubmit", map[string]any{"surveySubmission": event})
+		var err error
+		sub, err = s.submitSurvey(ctx, tx, c.Org(), SurveyAnswers{CandidateID: string(req.CandidateID), ApplicationID: string(req.ApplicationID),
+			FormID: string(req.SurveyFormDefinitionID), Answers: subs})
+		return err
 	})
 	if err != nil {
 		return rpc.Result[ashby.SurveySubmission]{}, err
 	}
 	return rpc.Value(sub), nil
+}
+
+// SurveyAnswers are a candidate's answers to one survey form, for one of
+// their applications.
+type SurveyAnswers struct {
+	CandidateID, ApplicationID, FormID string
+	Answers                            []ashby.FieldSubmission
+}
+
+// submitSurvey is surveySubmission.create, shared with the survey page:
+// it checks the candidate, application and form, validates every answer
+// (forms.Validate; problems are invalid_input with
+// errorInfo.meta.fieldErrors), stores the submission and emits
+// surveySubmit in tx.
+func (s *Service) submitSurvey(ctx context.Context, tx *store.Tx, org string, in SurveyAnswers) (*ashby.SurveySubmission, error) {
+	form, err := surveyTarget(ctx, tx, org, in.CandidateID, in.ApplicationID, in.FormID)
+	if err != nil {
+		return nil, err
+	}
+	values, err := forms.Validate(form.FormDefinition, in.Answers, forms.Options{})
+	var fe forms.Errors
+	if errors.As(err, &fe) {
+		e := fe.APIError()
+		e.Meta["field"] = "submittedValues"
+		return nil, e
+	}
+	if err != nil {
+		return nil, fmt.Errorf("validate survey answers: %w", err)
+	}
+	def := form.FormDefinition
+	sub := &ashby.SurveySubmission{ID: ashby.NewID(), SurveyFormDefinitionID: &form.ID, SubmittedAt: s.now(), CandidateID: in.CandidateID,
+		ApplicationID: in.ApplicationID, SurveyType: form.SurveyType, FormDefinition: &def, SubmittedValues: values}
+	if err := SurveySubmissions.Put(ctx, tx, org, sub); err != nil {
+		return nil, err
+	}
+	event := *sub
+	if !slices.Contains(answersInWebhook, sub.SurveyType) {
+		event.FormDefinition, event.SubmittedValues = nil, nil
+	}
+	if err := emit(ctx, tx, org, "surveySubmit", map[string]any{"surveySubmission": event}); err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// SurveyLink is a survey request found through its URL.
+type SurveyLink struct {
+	OrgID   string
+	Request ashby.SurveyRequest
+	// SubmissionID is the submission made through the link, once it has
+	// been answered.
+	SubmissionID string
+}
+
+// SurveyRequestByLink finds the survey request of a /surveys/{id} URL,
+// which names no organization. Unknown ids are store.ErrNotFound.
+func SurveyRequestByLink(ctx context.Context, q store.Q, requestID string) (*SurveyLink, error) {
+	var l SurveyLink
+	var sub sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT org_id, submission_id FROM survey_request_links WHERE request_id = $1`, requestID).Scan(&l.OrgID, &sub)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up survey request %s: %w", requestID, err)
+	}
+	row, err := SurveyRequests.Get(ctx, q, l.OrgID, requestID)
+	if err != nil {
+		return nil, fmt.Errorf("survey request %s: %w", requestID, err)
+	}
+	l.Request, l.SubmissionID = row.SurveyRequest, sub.String
+	return &l, nil
+}
+
+// ErrSurveyAnswered is AnswerSurveyRequest's answer for a request that
+// was answered through its link before.
+var ErrSurveyAnswered = errors.New("the survey request has already been answered")
+
+// AnswerSurveyRequest submits the candidate's answers through a survey
+// request's link, exactly as surveySubmission.create would with the
+// request's candidate, application and form. A request takes one
+// submission: a second (a resubmitted form, a double click, the link
+// opened again) is ErrSurveyAnswered and stores nothing.
+func (s *Service) AnswerSurveyRequest(ctx context.Context, org, requestID string, answers []ashby.FieldSubmission) (*ashby.SurveySubmission, error) {
+	var sub *ashby.SurveySubmission
+	err := s.write(ctx, func(tx *store.Tx) error {
+		req, err := SurveyRequests.Get(ctx, tx, org, requestID)
+		if err != nil {
+			return notFound(err, "survey_request", "Survey request not found")
+		}
+		sub, err = s.submitSurvey(ctx, tx, org, SurveyAnswers{CandidateID: req.CandidateID, ApplicationID: req.ApplicationID,
+			FormID: req.SurveyFormDefinitionID, Answers: answers})
+		if err != nil {
+			return err
+		}
+		// Claimed only if still open: of two concurrent answers, the
+		// second waits for the first's row lock (PostgreSQL) or its write
+		// (SQLite), then matches nothing and rolls back its submission.
+		res, err := tx.ExecContext(ctx, `UPDATE survey_request_links SET submission_id = $1, answered_at = $2
+			WHERE request_id = $3 AND org_id = $4 AND submission_id IS NULL`, sub.ID, sub.SubmittedAt.UnixMilli(), requestID, org)
+		if err != nil {
+			return fmt.Errorf("mark survey request %s answered: %w", requestID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("mark survey request %s answered: %w", requestID, err)
+		} else if n == 0 {
+			return ErrSurveyAnswered
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sub, nil
+}
+
+// OpenSurveyRequest is one of the organization's survey requests not yet
+// answered through its link, the same one each time (the demo prints its
+// URL), or store.ErrNotFound.
+func OpenSurveyRequest(ctx context.Context, q store.Q, org string) (*ashby.SurveyRequest, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT request_id FROM survey_request_links WHERE org_id = $1 AND submission_id IS NULL ORDER BY request_id LIMIT 1`, org).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find an open survey request: %w", err)
+	}
+	row, err := SurveyRequests.Get(ctx, q, org, id)
+	if err != nil {
+		return nil, fmt.Errorf("survey request %s: %w", id, err)
+	}
+	return &row.SurveyRequest, nil
 }
 
 type surveySubmissionListRequest struct {

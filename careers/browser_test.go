@@ -3,112 +3,26 @@ package careers_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/browsertest"
 	"github.com/ashlarhq/ashlar/client"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/testserver"
 )
 
-// Browser tests: real headless Chromium, driven through the DevTools
-// protocol (chromedp), against the real ashlar binary. They need Chromium
-// and axe-core (see .ci/setup.d/browser.sh); without them they are
-// skipped, unless ASHLAR_REQUIRE_BROWSER=1 (CI), which makes that a
-// failure.
-
-func requireBrowser(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("ASHLAR_REQUIRE_BROWSER") == "1" {
-		t.Fatalf("%s is required (ASHLAR_REQUIRE_BROWSER=1): %v", what, err)
-	}
-	t.Skipf("%s not available: %v (run .ci/setup.d/browser.sh)", what, err)
-}
-
-func chromiumPath(t *testing.T) string {
-	if p := os.Getenv("ASHLAR_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	requireBrowser(t, "Chromium", fmt.Errorf("no chromium on PATH"))
-	return ""
-}
-
-func axeSource(t *testing.T) string {
-	p := os.Getenv("ASHLAR_AXE_JS")
-	if p == "" {
-		_, file, _, _ := runtime.Caller(0)
-		p = filepath.Join(filepath.Dir(file), "testdata", "axe", "node_modules", "axe-core", "axe.min.js")
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		requireBrowser(t, "axe-core", err)
-	}
-	return string(b)
-}
-
-// browser starts a fresh headless Chromium for the test.
-func browser(t *testing.T) context.Context {
-	exe := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		requireBrowser(t, "Chromium", err)
-	}
-	return ctx
-}
-
-type axeViolation struct {
-	ID, Impact, Help string
-	Nodes            []struct {
-		HTML string `json:"html"`
-	}
-}
-
-// axeCheck runs axe-core on the current page and fails on serious or
-// critical violations.
-func axeCheck(t *testing.T, ctx context.Context, axe, label string) {
-	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axe+";0")); err != nil {
-		t.Fatalf("%s: inject axe: %v", label, err)
-	}
-	violations, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: run axe: %v", label, err)
-	}
-	for _, v := range violations {
-		if v.Impact == "serious" || v.Impact == "critical" {
-			var where []string
-			for _, n := range v.Nodes {
-				where = append(where, n.HTML)
-			}
-			t.Errorf("%s: axe %s violation %s: %s\n  %s", label, v.Impact, v.ID, v.Help, strings.Join(where, "\n  "))
-		}
-	}
-}
+// Browser tests: real headless Chromium against the real ashlar binary,
+// with axe-core accessibility checks (package browsertest). Without
+// Chromium and axe-core they are skipped, unless ASHLAR_REQUIRE_BROWSER=1
+// (CI), which makes that a failure.
 
 func must(t *testing.T, c *client.Client, endpoint string, req, out any) {
 	t.Helper()
@@ -178,31 +92,6 @@ func (s *site) applications(t *testing.T) []ashby.Application {
 	return apps
 }
 
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return v
-}
-
-func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func value(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("value of %s: %v", sel, err)
-	}
-	return v
-}
-
 // fillRequired fills the apply form's required fields.
 func fillRequired(s *site, name, email string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
@@ -213,57 +102,49 @@ func fillRequired(s *site, name, email string) chromedp.Action[chromedp.Void] {
 	)
 }
 
-func click(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
-}
-
-func waitFor(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitVisible(chromedp.CSS(sel))
-}
-
 func TestBrowserApplyFlow(t *testing.T) {
-	axe := axeSource(t)
+	axe := browsertest.AxeSource(t)
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		ctx := browser(t)
+		ctx := browsertest.Browser(t)
 		s := newSite(t, engine)
 		base := s.srv.URL + "/jobs/" + s.slug
 		// List (landing with UTM parameters) → posting → apply.
-		do(t, ctx, chromedp.Navigate(base+"?utm_source=LinkedIn&utm_campaign=spring"), waitFor("h1"))
-		if h1 := text(t, ctx, "h1"); !strings.Contains(h1, "Test "+s.slug) {
+		browsertest.Do(t, ctx, chromedp.Navigate(base+"?utm_source=LinkedIn&utm_campaign=spring"), browsertest.WaitFor("h1"))
+		if h1 := browsertest.Text(t, ctx, "h1"); !strings.Contains(h1, "Test "+s.slug) {
 			t.Fatalf("listing h1 %q does not name the organization", h1)
 		}
-		axeCheck(t, ctx, axe, "listing")
-		do(t, ctx, click(`a[href*="`+s.posting.ID+`"]`), waitFor(`a.button`))
-		title := text(t, ctx, "h1")
+		browsertest.AxeCheck(t, ctx, axe, "listing")
+		browsertest.Do(t, ctx, browsertest.Click(`a[href*="`+s.posting.ID+`"]`), browsertest.WaitFor(`a.button`))
+		title := browsertest.Text(t, ctx, "h1")
 		ld, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(`script[type="application/ld+json"]`)))
 		var linked map[string]any
 		if err != nil || title != s.posting.Title || json.Unmarshal([]byte(ld), &linked) != nil || linked["@type"] != "JobPosting" {
 			t.Fatalf("posting page: title %q, JSON-LD %s (%v)", title, ld, err)
 		}
-		if comp := text(t, ctx, ".facts .comp"); !strings.Contains(comp, "€70K") {
+		if comp := browsertest.Text(t, ctx, ".facts .comp"); !strings.Contains(comp, "€70K") {
 			t.Fatalf("posting page shows compensation: %q", comp)
 		}
-		axeCheck(t, ctx, axe, "posting")
-		do(t, ctx, click(`a.button`), waitFor(`form.apply`))
-		axeCheck(t, ctx, axe, "apply form")
+		browsertest.AxeCheck(t, ctx, axe, "posting")
+		browsertest.Do(t, ctx, browsertest.Click(`a.button`), browsertest.WaitFor(`form.apply`))
+		browsertest.AxeCheck(t, ctx, axe, "apply form")
 		// Fill every kind of input, attach a resume, submit.
-		do(t, ctx,
+		browsertest.Do(t, ctx,
 			fillRequired(s, "Ada Lovelace", "ada@example.com"),
 			chromedp.SendKeys(chromedp.CSS(`input[name="_systemfield_location[city]"]`), "London"),
-			click(`input[name="remote"][value="true"]`),
+			browsertest.Click(`input[name="remote"][value="true"]`),
 			chromedp.SetValue(chromedp.CSS(`input[name="start"]`), "2027-02-01"),
 			chromedp.SendKeys(chromedp.CSS(`input[name="years"]`), "7"),
 			chromedp.SetValue(chromedp.CSS(`select[name="level"]`), "senior"),
-			click(`input[name="langs"][value="go"]`),
-			click(`input[name="self"][value="4"]`),
+			browsertest.Click(`input[name="langs"][value="go"]`),
+			browsertest.Click(`input[name="self"][value="4"]`),
 			chromedp.SendKeys(chromedp.CSS(`input[name="edu[school]"]`), "University of London"),
-			click(`form.apply button[type="submit"]`),
-			waitFor(`.confirmation`),
+			browsertest.Click(`form.apply button[type="submit"]`),
+			browsertest.WaitFor(`.confirmation`),
 		)
-		if h1 := text(t, ctx, "h1"); h1 != "Application received" {
+		if h1 := browsertest.Text(t, ctx, "h1"); h1 != "Application received" {
 			t.Fatalf("confirmation page h1 %q", h1)
 		}
-		axeCheck(t, ctx, axe, "confirmation")
+		browsertest.AxeCheck(t, ctx, axe, "confirmation")
 		apps := s.applications(t)
 		if len(apps) != 1 || apps[0].Candidate.Name != "Ada Lovelace" || apps[0].AppliedViaJobPostingID != s.posting.ID {
 			t.Fatalf("application.list after applying: %+v", apps)
@@ -285,35 +166,35 @@ func TestBrowserApplyFlow(t *testing.T) {
 		}
 
 		// A small screen: nothing overflows sideways.
-		do(t, ctx, chromedp.EmulateViewport(375, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Navigate(base), waitFor("h1"))
+		browsertest.Do(t, ctx, chromedp.EmulateViewport(375, 740, chromedp.EmulateScale(2), chromedp.EmulateMobile), chromedp.Navigate(base), browsertest.WaitFor("h1"))
 		overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
 		if err != nil || overflow {
 			t.Errorf("the listing overflows a 375px-wide screen (%v)", err)
 		}
-		axeCheck(t, ctx, axe, "listing on a phone")
+		browsertest.AxeCheck(t, ctx, axe, "listing on a phone")
 	})
 }
 
 func TestBrowserValidationKeepsValues(t *testing.T) {
-	axe := axeSource(t)
+	axe := browsertest.AxeSource(t)
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		ctx := browser(t)
+		ctx := browsertest.Browser(t)
 		s := newSite(t, engine)
-		do(t, ctx,
+		browsertest.Do(t, ctx,
 			chromedp.Navigate(s.srv.URL+"/jobs/"+s.slug+"/"+s.posting.ID+"/application"),
-			waitFor(`form.apply`),
+			browsertest.WaitFor(`form.apply`),
 			chromedp.SendKeys(chromedp.CSS(`input[name="_systemfield_name"]`), "Grace Hopper"),
 			chromedp.SendKeys(chromedp.CSS(`input[name="_systemfield_email"]`), "grace-at-example"),
 			chromedp.SendKeys(chromedp.CSS(`textarea[name="why"]`), "Compilers."),
 			chromedp.SetValue(chromedp.CSS(`select[name="level"]`), "junior"),
-			click(`form.apply button[type="submit"]`),
-			waitFor(`.error-summary`),
+			browsertest.Click(`form.apply button[type="submit"]`),
+			browsertest.WaitFor(`.error-summary`),
 		)
-		name, why, level, email := value(t, ctx, `input[name="_systemfield_name"]`), value(t, ctx, `textarea[name="why"]`), value(t, ctx, `select[name="level"]`), value(t, ctx, `input[name="_systemfield_email"]`)
+		name, why, level, email := browsertest.Value(t, ctx, `input[name="_systemfield_name"]`), browsertest.Value(t, ctx, `textarea[name="why"]`), browsertest.Value(t, ctx, `select[name="level"]`), browsertest.Value(t, ctx, `input[name="_systemfield_email"]`)
 		if name != "Grace Hopper" || why != "Compilers." || level != "junior" || email != "grace-at-example" {
 			t.Fatalf("entered values lost: name %q why %q level %q email %q", name, why, level, email)
 		}
-		summary := text(t, ctx, ".error-summary")
+		summary := browsertest.Text(t, ctx, ".error-summary")
 		invalid, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`input[name="_systemfield_email"]`), "aria-invalid"))
 		if err != nil || !strings.Contains(summary, "Email") || !strings.Contains(summary, "Resume") || invalid.Value != "true" {
 			t.Fatalf("errors: summary %q, email aria-invalid %+v (%v)", summary, invalid, err)
@@ -322,16 +203,16 @@ func TestBrowserValidationKeepsValues(t *testing.T) {
 		if err != nil || !strings.Contains(beside, "valid email") {
 			t.Fatalf("the email error beside its field: %q (%v)", beside, err)
 		}
-		axeCheck(t, ctx, axe, "apply form with errors")
+		browsertest.AxeCheck(t, ctx, axe, "apply form with errors")
 		if n := len(s.applications(t)); n != 0 {
 			t.Fatalf("a refused form created %d applications", n)
 		}
 		// Correct it: the form goes through.
-		do(t, ctx,
+		browsertest.Do(t, ctx,
 			chromedp.SetValue(chromedp.CSS(`input[name="_systemfield_email"]`), "grace@example.com"),
 			chromedp.SetUploadFiles(chromedp.CSS(`input[name="_systemfield_resume"]`), []string{s.resume}),
-			click(`form.apply button[type="submit"]`),
-			waitFor(`.confirmation`),
+			browsertest.Click(`form.apply button[type="submit"]`),
+			browsertest.WaitFor(`.confirmation`),
 		)
 		if apps := s.applications(t); len(apps) != 1 || apps[0].Candidate.Name != "Grace Hopper" {
 			t.Fatalf("after correcting: %+v", apps)
@@ -341,9 +222,9 @@ func TestBrowserValidationKeepsValues(t *testing.T) {
 
 func TestBrowserDoubleSubmit(t *testing.T) {
 	testserver.Engines(t, func(t *testing.T, engine store.Engine) {
-		ctx := browser(t)
+		ctx := browsertest.Browser(t)
 		s := newSite(t, engine)
-		do(t, ctx,
+		browsertest.Do(t, ctx,
 			// The test posts with fetch from the page; the site's CSP
 			// (rightly) forbids that, so it is bypassed for this tab only.
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -351,7 +232,7 @@ func TestBrowserDoubleSubmit(t *testing.T) {
 				return err
 			}),
 			chromedp.Navigate(s.srv.URL+"/jobs/"+s.slug+"/"+s.posting.ID+"/application"),
-			waitFor(`form.apply`),
+			browsertest.WaitFor(`form.apply`),
 			fillRequired(s, "Linus T", "linus@example.com"),
 		)
 		// Two identical POSTs at once, as a double click or a retried
@@ -372,7 +253,7 @@ func TestBrowserDoubleSubmit(t *testing.T) {
 			}
 		}
 		// And the person clicks once more.
-		do(t, ctx, click(`form.apply button[type="submit"]`), waitFor(`.confirmation`))
+		browsertest.Do(t, ctx, browsertest.Click(`form.apply button[type="submit"]`), browsertest.WaitFor(`.confirmation`))
 		apps := s.applications(t)
 		if len(apps) != 1 {
 			t.Fatalf("three submissions of one form created %d applications", len(apps))

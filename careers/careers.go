@@ -34,6 +34,7 @@ import (
 	"github.com/ashlarhq/ashlar/jobboard"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webform"
 )
 
 //go:embed templates/*.html static/*
@@ -52,8 +53,8 @@ type Options struct {
 type Site struct {
 	svc    *api.Service
 	boards *jobboard.Handler
-	csrf   csrf
-	limit  *limiter
+	csrf   webform.CSRF
+	limit  *webform.Limiter
 	pages  map[string]*template.Template
 	lists  listCache
 	css    []byte
@@ -72,10 +73,13 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	if o.Burst < 0 {
 		o.PostsPerMinute = 0
 	}
-	key := hmacKey(svc.DB.Secret(), "ashlar careers csrf v1")
-	s := &Site{svc: svc, boards: boards, csrf: csrf{key: key}, limit: newLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
+	s := &Site{svc: svc, boards: boards, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", "/jobs/"),
+		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/fields.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
+	if err == nil {
+		base, err = webform.ParseFields(base)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("careers templates: %w", err)
 	}
@@ -86,15 +90,17 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 		}
 		s.pages[p] = t
 	}
-	if s.css, err = assets.ReadFile("static/careers.css"); err != nil {
-		return nil, err
+	// One stylesheet: the shared base, then the site's own rules.
+	shared, err := webform.Stylesheet()
+	if err != nil {
+		return nil, fmt.Errorf("careers stylesheet: %w", err)
 	}
+	own, err := assets.ReadFile("static/careers.css")
+	if err != nil {
+		return nil, fmt.Errorf("careers stylesheet: %w", err)
+	}
+	s.css = append(append(shared, '\n'), own...)
 	return s, nil
-}
-
-func hmacKey(secret []byte, purpose string) []byte {
-	k := append([]byte{}, secret...)
-	return append(k, purpose...)
 }
 
 // Routes mounts the site on mux under /jobs/.
@@ -127,7 +133,7 @@ func (s *Site) serveTheme(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	color := accessibleColor(snap.Board.Theme.PrimaryColor)
+	color := webform.AccessibleColor(snap.Board.Theme.PrimaryColor)
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -158,7 +164,7 @@ func (s *Site) render(w http.ResponseWriter, status int, name string, data any) 
 
 func (s *Site) write(w http.ResponseWriter, status int, page []byte) {
 	h := w.Header()
-	securityHeaders(h)
+	webform.SecurityHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(page)))
 	w.WriteHeader(status)
@@ -279,7 +285,7 @@ type group struct {
 type listData struct {
 	page
 	Groups                            []group
-	Departments, Locations, Workplace []option
+	Departments, Locations, Workplace []webform.Option
 	Q                                 string
 	Count, Total                      int
 	Filtered                          bool
@@ -383,8 +389,8 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 	s.write(w, http.StatusOK, buf.Bytes())
 }
 
-func options(set map[string]bool, selected string, labels map[string]string) []option {
-	var out []option
+func options(set map[string]bool, selected string, labels map[string]string) []webform.Option {
+	var out []webform.Option
 	for v := range set {
 		if v == "" {
 			continue
@@ -393,7 +399,7 @@ func options(set map[string]bool, selected string, labels map[string]string) []o
 		if labels != nil && labels[v] != "" {
 			l = labels[v]
 		}
-		out = append(out, option{Label: l, Value: v, Checked: v == selected})
+		out = append(out, webform.Option{Label: l, Value: v, Checked: v == selected})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
 	return out
@@ -448,46 +454,38 @@ func (s *Site) locationNames(snap *api.BoardSnapshot, info *ashby.JobPostingInfo
 
 // Apply form.
 
-type errorLink struct{ ID, Title, Message string }
-
 type applyData struct {
 	page
 	P                 *ashby.JobPostingInfo
 	Action, CSRF, Key string
-	Sections          []sectionView
-	Errors            []errorLink
+	Sections          []webform.Section
+	Errors            []webform.ErrorLink
 	FormError         string
-	UTM               []option
+	UTM               []webform.Option
 	MaxSize           string
 }
 
-func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals posted, errs map[string]string) applyData {
+func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals webform.Values, errs map[string]string) applyData {
 	d := applyData{page: s.pageFor(snap, "Apply: "+info.Title+" – "+snap.Org.Name), P: info,
-		Action: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application", CSRF: s.csrf.token(w, r),
-		Sections: buildSections(info.ApplicationFormDefinition, vals, errs)}
-	d.Key = vals.get("idempotency_key")
+		Action: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application", CSRF: s.csrf.Token(w, r),
+		Sections: webform.Sections(info.ApplicationFormDefinition, vals, errs, webform.Options{})}
+	d.Key = vals.Get("idempotency_key")
 	if d.Key == "" {
-		d.Key = randomToken()
+		d.Key = webform.RandomToken()
 	}
 	for _, k := range utmKeys {
-		v := vals.get(k)
+		v := vals.Get(k)
 		if v == "" {
 			v = r.URL.Query().Get(k)
 		}
 		if v != "" {
-			d.UTM = append(d.UTM, option{Label: k, Value: v})
+			d.UTM = append(d.UTM, webform.Option{Label: k, Value: v})
 		}
 	}
 	if fs, err := s.svc.FileStore(); err == nil {
 		d.MaxSize = fmt.Sprintf("%d MB", fs.MaxSize()>>20)
 	}
-	for _, sec := range d.Sections {
-		for _, f := range sec.Fields {
-			if f.Error != "" {
-				d.Errors = append(d.Errors, errorLink{ID: f.ID, Title: f.Title, Message: f.Error})
-			}
-		}
-	}
+	d.Errors = webform.Errors(d.Sections)
 	return d
 }
 
@@ -497,7 +495,7 @@ func (s *Site) serveApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, http.StatusOK, "apply", s.applyData(w, r, snap, info, posted{}, nil))
+	s.render(w, http.StatusOK, "apply", s.applyData(w, r, snap, info, webform.Values{}, nil))
 }
 
 // honeypot is a field people never see (hidden from view and from
@@ -511,7 +509,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := rpc.ClientIP(r)
-	if ok, wait := s.limit.allow(ip, time.Now()); !ok {
+	if ok, wait := s.limit.Allow(ip, time.Now()); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.message(w, http.StatusTooManyRequests, snap, "Too many submissions", "Too many applications were sent from your network just now. Your application was not submitted; please wait a minute and try again.")
 		return
@@ -543,24 +541,25 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 			st.Remove()
 		}
 	}()
-	if !s.csrf.valid(r, vals.get("csrf")) {
+	if !s.csrf.Valid(r, vals.Get("csrf")) {
 		s.message(w, http.StatusForbidden, snap, "Application not submitted", "Your session expired or the form came from another site. Your application was not submitted: please open the form again and resubmit it.")
 		return
 	}
-	if vals.get(honeypot) != "" {
+	if vals.Get(honeypot) != "" {
 		s.log.Warn("careers: honeypot filled", "ip", ip)
 		s.message(w, http.StatusBadRequest, snap, "Application not submitted", "Your application was not submitted because a field meant to be left empty was filled in. Please open the form again and resubmit it.")
 		return
 	}
-	key := vals.get("idempotency_key")
+	key := vals.Get("idempotency_key")
 	if len(key) < 16 || len(key) > 64 {
-		key = randomToken()
+		key = webform.RandomToken()
 		vals["idempotency_key"] = []string{key}
 	}
-	sub := api.Submission{JobPostingID: info.ID, Answers: answers(info.ApplicationFormDefinition, vals, staged, rejected),
+	hasFile := func(path string) bool { return staged[path] != nil || rejected[path] != nil }
+	sub := api.Submission{JobPostingID: info.ID, Answers: webform.Answers(info.ApplicationFormDefinition, vals, hasFile),
 		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), IdempotencyKey: "careers:" + snap.Board.ID + ":" + key,
 		FallbackSource: "Careers Page"}
-	utm := ashby.UTMData{Source: vals.get("utm_source"), Campaign: vals.get("utm_campaign"), Medium: vals.get("utm_medium"), Term: vals.get("utm_term"), Content: vals.get("utm_content")}
+	utm := ashby.UTMData{Source: vals.Get("utm_source"), Campaign: vals.Get("utm_campaign"), Medium: vals.Get("utm_medium"), Term: vals.Get("utm_term"), Content: vals.Get("utm_content")}
 	if utm != (ashby.UTMData{}) {
 		sub.UTM = &utm
 	}
@@ -572,19 +571,14 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(res.SubmittedFormInstance.ID), http.StatusSeeOther)
 }
 
-func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals posted, staged map[string]*files.Staged, err error) {
+func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals webform.Values, staged map[string]*files.Staged, err error) {
 	ae, ok := ashby.AsError(err)
 	if !ok || ae.Status >= 500 {
 		s.log.Error("careers: submit application", "error", err)
 		s.message(w, http.StatusInternalServerError, snap, "Application not submitted", "We could not save your application because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
 		return
 	}
-	errs := map[string]string{}
-	if fe, ok := ae.Meta["fieldErrors"].([]forms.FieldError); ok {
-		for _, e := range fe {
-			errs[e.Path] = sentence(e.Message)
-		}
-	}
+	errs := webform.FieldErrors(ae)
 	d := s.applyData(w, r, snap, info, vals, errs)
 	if len(errs) == 0 {
 		d.FormError = ae.Message
@@ -593,18 +587,6 @@ func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.Bo
 		d.FormError = strings.TrimSpace(d.FormError + " Browsers do not keep attached files after an error: please attach your files again.")
 	}
 	s.render(w, http.StatusUnprocessableEntity, "apply", d)
-}
-
-// sentence capitalises a validation message for display beside its field.
-func sentence(msg string) string {
-	if msg == "" {
-		return msg
-	}
-	msg = strings.ToUpper(msg[:1]) + msg[1:]
-	if !strings.HasSuffix(msg, ".") {
-		msg += "."
-	}
-	return msg
 }
 
 type submittedData struct {

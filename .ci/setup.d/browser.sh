@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser tests (careers/browser_test.go) drive Debian's Chromium through
-# chromedp and inject axe-core from npm into each careers page. The file
+# Browser tests (careers/browser_test.go, surveypage/browser_test.go, with
+# the helpers of package browsertest) drive Debian's Chromium through
+# chromedp and inject axe-core from npm into each page. The file
 # store's S3 test (files/s3_test.go) runs against s3rver, also from npm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,8 +15,8 @@ fi
 chromium --version
 
 echo "installing axe-core (npm)"
-(cd careers/testdata/axe && npm ci --no-audit --no-fund --loglevel=error)
-test -f careers/testdata/axe/node_modules/axe-core/axe.min.js
+(cd browsertest/axe && npm ci --no-audit --no-fund --loglevel=error)
+test -f browsertest/axe/node_modules/axe-core/axe.min.js
 
 echo "installing s3rver (npm)"
 (cd files/testdata/s3 && npm ci --no-audit --no-fund --loglevel=error)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/demo"
 	"github.com/ashlarhq/ashlar/server"
@@ -38,6 +40,14 @@ func startDemo(ctx context.Context, e *env, srv *server.Server, url string, cand
 	if err != nil {
 		return err
 	}
+	// A survey request still open on the survey page, for trying it as a
+	// candidate would (the demo seeds several).
+	survey := "(none open: create one with surveyRequest.create)"
+	if sr, err := api.OpenSurveyRequest(ctx, srv.DB, org.ID); err == nil {
+		survey = sr.SurveyURL
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	fmt.Fprintf(e.stdout, `
 Demo organization %q (%s) is ready.
 API key with every permission (shown once):
@@ -49,6 +59,9 @@ Try:
   curl -s -u %s: -X POST %s/job.list -H 'Content-Type: application/json' -d '{}'
   curl -s %s/openapi.json | head
 
-`, org.Name, org.Slug, secret, secret, url, secret, url, url)
+A candidate's survey page:
+  %s
+
+`, org.Name, org.Slug, secret, secret, url, secret, url, url, survey)
 	return nil
 }

@@ -1,4 +1,4 @@
-package careers
+package webform
 
 import (
 	"crypto/hmac"
@@ -14,50 +14,61 @@ import (
 	"time"
 )
 
-// csrf implements the double-submit pattern with a signed token: a
+// CSRF implements the double-submit pattern with a signed token: a
 // random nonce in an HttpOnly cookie, and in the form the HMAC of that
 // nonce. A cross-site form cannot read the cookie to forge the field,
 // and the SameSite=Lax cookie is not sent with cross-site POSTs anyway.
-type csrf struct{ key []byte }
+type CSRF struct {
+	key          []byte
+	cookie, path string
+}
 
-const csrfCookie = "ashlar_csrf"
+// NewCSRF returns the protection of one site's forms: its tokens are keyed
+// from the server secret and purpose (so that one site's token is no good
+// on another), and its cookie is named cookie and scoped to path.
+func NewCSRF(secret []byte, purpose, cookie, path string) CSRF {
+	key := append(append([]byte{}, secret...), purpose...)
+	return CSRF{key: key, cookie: cookie, path: path}
+}
 
-func (c csrf) sign(nonce string) string {
+func (c CSRF) sign(nonce string) string {
 	m := hmac.New(sha256.New, c.key)
 	m.Write([]byte("csrf\x00" + nonce))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// token returns the form token for the request, setting the cookie when
+// Token returns the form token for the request, setting the cookie when
 // the browser has none.
-func (c csrf) token(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) >= 16 {
+func (c CSRF) Token(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(c.cookie); err == nil && len(ck.Value) >= 16 {
 		return c.sign(ck.Value)
 	}
-	nonce := randomToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: nonce, Path: "/jobs/", HttpOnly: true,
+	nonce := RandomToken()
+	http.SetCookie(w, &http.Cookie{Name: c.cookie, Value: nonce, Path: c.path, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 24 * 3600})
 	return c.sign(nonce)
 }
 
-func (c csrf) valid(r *http.Request, token string) bool {
-	ck, err := r.Cookie(csrfCookie)
+// Valid reports whether token is the form token of the request's cookie.
+func (c CSRF) Valid(r *http.Request, token string) bool {
+	ck, err := r.Cookie(c.cookie)
 	if err != nil || len(ck.Value) < 16 || token == "" {
 		return false
 	}
 	return hmac.Equal([]byte(token), []byte(c.sign(ck.Value)))
 }
 
-func randomToken() string {
+// RandomToken is 144 random bits, URL-safe.
+func RandomToken() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// limiter is a token bucket per client IP for application POSTs: it
-// stops a script from flooding the hiring team with applications while
-// leaving room for a person who fixes a validation error and retries.
-type limiter struct {
+// Limiter is a token bucket per client IP for form POSTs: it stops a
+// script from flooding the hiring team with submissions while leaving
+// room for a person who fixes a validation error and retries.
+type Limiter struct {
 	mu      sync.Mutex
 	rate    float64 // tokens per second
 	burst   float64
@@ -70,12 +81,14 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(perMinute, burst int) *limiter {
-	return &limiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
+// NewLimiter allows perMinute POSTs a minute per IP in bursts of burst;
+// perMinute 0 or less allows everything.
+func NewLimiter(perMinute, burst int) *Limiter {
+	return &Limiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
 }
 
-// allow takes a token for ip, or says how long to wait.
-func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
+// Allow takes a token for ip, or says how long to wait.
+func (l *Limiter) Allow(ip string, now time.Time) (bool, time.Duration) {
 	if l.rate <= 0 {
 		return true, 0
 	}
@@ -103,10 +116,10 @@ func (l *limiter) allow(ip string, now time.Time) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
-// securityHeaders are set on every careers page. The pages need no
-// script at all, so the policy allows none; styles come from this server;
-// images may be the organization's logo from anywhere on the web.
-func securityHeaders(h http.Header) {
+// SecurityHeaders are set on every page of the public sites. The pages
+// need no script at all, so the policy allows none; styles come from this
+// server; images may be the organization's logo from anywhere on the web.
+func SecurityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' https: http: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
@@ -117,7 +130,7 @@ func securityHeaders(h http.Header) {
 
 // Theme colours: the organization's colour is used for links, headings
 // and buttons, adjusted until it meets WCAG AA contrast (4.5:1) on white
-// so that branding never makes the site unreadable.
+// so that branding never makes a page unreadable.
 
 const defaultColor = "#3b4fd8"
 
@@ -151,9 +164,10 @@ func contrast(l1, l2 float64) float64 {
 	return (l1 + 0.05) / (l2 + 0.05)
 }
 
-// accessibleColor darkens c until white text on it (and it on white)
-// reaches a 4.5:1 contrast ratio.
-func accessibleColor(c string) string {
+// AccessibleColor darkens c (#rrggbb; anything else is the default
+// colour) until white text on it, and it on white, reaches a 4.5:1
+// contrast ratio.
+func AccessibleColor(c string) string {
 	r, g, b, ok := parseHex(strings.ToLower(c))
 	if !ok {
 		r, g, b, _ = parseHex(defaultColor)
