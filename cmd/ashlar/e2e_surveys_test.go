@@ -13,6 +13,7 @@ import (
 // serve mounts the survey page, and serve --demo prints the URL of a
 // survey the demo organization's candidate can still answer there.
 func TestE2EDemoSurveyPage(t *testing.T) {
+	t.Parallel()
 	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--demo", "--demo-candidates", "60"}})
 	url := srv.WaitStdout(regexp.MustCompile(`http://\S+/surveys/[0-9a-f-]{36}`), 60*time.Second)
 	r, b := get(t, url, nil)
