@@ -1,7 +1,8 @@
 // Package careers is the server-rendered careers site: each public job
 // board's listing, posting pages and apply forms, themed with the
-// organization's name, logo and colour. Pages work without JavaScript
-// (the site sends none) and are built to WCAG AA.
+// organization's name, logo and colour, and the pages on which
+// candidates hand in take-home assignments. Pages work without
+// JavaScript (the site sends none) and are built to WCAG AA.
 //
 // The site calls the hiring service in-process (api.Service), never the
 // RPC API with a key, so no API key exists for a browser to see. Listing
@@ -58,6 +59,10 @@ type Site struct {
 	lists  listCache
 	css    []byte
 	log    *slog.Logger
+	// The take-home submission pages (takehome.go) have their own CSRF
+	// cookie and rate limit.
+	takeHomeCSRF  csrf
+	takeHomeLimit *limiter
 }
 
 // New returns the site for svc, rendering boards from the posting API's
@@ -73,13 +78,14 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 		o.PostsPerMinute = 0
 	}
 	key := hmacKey(svc.DB.Secret(), "ashlar careers csrf v1")
-	s := &Site{svc: svc, boards: boards, csrf: csrf{key: key}, limit: newLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
+	s := &Site{svc: svc, boards: boards, csrf: csrf{key: key, path: "/jobs/"}, limit: newLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log,
+		takeHomeCSRF: csrf{key: hmacKey(svc.DB.Secret(), "ashlar take-home csrf v1"), path: "/take-home/"}, takeHomeLimit: newLimiter(o.PostsPerMinute, o.Burst)}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/fields.html")
 	if err != nil {
 		return nil, fmt.Errorf("careers templates: %w", err)
 	}
-	for _, p := range []string{"list", "posting", "apply", "submitted", "message"} {
+	for _, p := range []string{"list", "posting", "apply", "submitted", "message", "takehome"} {
 		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("careers template %s: %w", p, err)
@@ -97,7 +103,7 @@ func hmacKey(secret []byte, purpose string) []byte {
 	return append(k, purpose...)
 }
 
-// Routes mounts the site on mux under /jobs/.
+// Routes mounts the site on mux under /jobs/ and /take-home/.
 func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/_assets/careers.css", s.serveCSS)
 	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
@@ -113,6 +119,8 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application", s.serveApply)
 	mux.HandleFunc("POST /jobs/{board}/{posting}/application", s.serveSubmit)
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application/submitted", s.serveSubmitted)
+	mux.HandleFunc("GET /take-home/{token}", s.serveTakeHome)
+	mux.HandleFunc("POST /take-home/{token}", s.serveTakeHomeSubmit)
 }
 
 func (s *Site) serveCSS(w http.ResponseWriter, r *http.Request) {

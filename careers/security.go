@@ -18,7 +18,11 @@ import (
 // random nonce in an HttpOnly cookie, and in the form the HMAC of that
 // nonce. A cross-site form cannot read the cookie to forge the field,
 // and the SameSite=Lax cookie is not sent with cross-site POSTs anyway.
-type csrf struct{ key []byte }
+type csrf struct {
+	key []byte
+	// path scopes the cookie to the pages that post forms with it.
+	path string
+}
 
 const csrfCookie = "ashlar_csrf"
 
@@ -35,7 +39,7 @@ func (c csrf) token(w http.ResponseWriter, r *http.Request) string {
 		return c.sign(ck.Value)
 	}
 	nonce := randomToken()
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: nonce, Path: "/jobs/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: nonce, Path: c.path, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, MaxAge: 24 * 3600})
 	return c.sign(nonce)
 }
