@@ -295,7 +295,8 @@ func (s *Service) takeHomeCreate(ctx context.Context, c *rpc.Call, req *takeHome
 		now := s.now()
 		th = &ashby.TakeHomeAssignment{ID: ashby.NewID(), ApplicationID: app.ID, CandidateID: app.Candidate.ID, CreatedAt: now, UpdatedAt: now,
 			FeedbackFormDefinitionID: iv.FeedbackFormDefinitionID, InterviewID: iv.ID, InterviewStageID: app.CurrentInterviewStage.ID,
-			Reviewers: make([]ashby.TakeHomeReviewer, 0, len(req.ReviewerUserIDs)), Status: ashby.TakeHomeWaitingOnSubmission, DueAt: req.DueAt}
+			Reviewers: make([]ashby.TakeHomeReviewer, 0, len(req.ReviewerUserIDs)), Status: ashby.TakeHomeWaitingOnSubmission, DueAt: req.DueAt,
+			SubmissionURLIssuedAt: now}
 		th.InstructionsHTML = strings.TrimSpace(sanitize.NoteHTML(req.InstructionsHTML))
 		th.InstructionsPlain = sanitize.PlainText(th.InstructionsHTML)
 		for i, id := range req.ReviewerUserIDs {
@@ -339,8 +340,12 @@ func (s *Service) takeHomeRegenerateURL(ctx context.Context, c *rpc.Call, req *t
 		if th.Status != ashby.TakeHomeWaitingOnSubmission {
 			return statusError(ashby.CodeTakeHomeNotWaitingOnSubmission, th, "Take-home assignment %s is %s; only an assignment waiting on submission has a submission URL", th.ID, th.Status)
 		}
-		link, err = s.issueToken(ctx, tx, c.Org(), th.ID)
-		return err
+		if link, err = s.issueToken(ctx, tx, c.Org(), th.ID); err != nil {
+			return err
+		}
+		th.SubmissionURLIssuedAt = s.now()
+		th.UpdatedAt = th.SubmissionURLIssuedAt
+		return TakeHomes.Put(ctx, tx, c.Org(), th)
 	})
 	if err != nil {
 		return rpc.Result[ashby.TakeHomeAssignment]{}, err

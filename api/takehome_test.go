@@ -218,13 +218,13 @@ func TestTakeHomeLifecycle(t *testing.T) {
 		if th.Status != ashby.TakeHomeWaitingOnSubmission || th.CandidateID != o.app.Candidate.ID || th.InterviewStageID != o.app.CurrentInterviewStage.ID ||
 			th.FeedbackFormDefinitionID != o.interview.FeedbackFormDefinitionID || len(th.Reviewers) != 2 || th.Reviewers[0].ID != o.ada.ID ||
 			th.Reviewers[0].Email != o.ada.Email || th.Reviewers[0].HasSubmittedFeedback || th.Submission != nil || th.DueAt == nil || !th.DueAt.Equal(due.Time) ||
-			th.InstructionsHTML != "<p>Build a <b>rate limiter</b>.</p>" || th.InstructionsPlain != "Build a rate limiter." {
+			th.InstructionsHTML != "<p>Build a <b>rate limiter</b>.</p>" || th.InstructionsPlain != "Build a rate limiter." || !th.SubmissionURLIssuedAt.Equal(th.CreatedAt.Time) {
 			t.Fatalf("created: %+v", th)
 		}
 		// The URL is a secret: create returns it, reads never do.
 		var raw json.RawMessage
 		o.must("takeHomeAssignment.info", map[string]any{"takeHomeAssignmentId": th.ID}, &raw)
-		if strings.Contains(string(raw), "submissionUrl") || strings.Contains(string(raw), token) || !strings.Contains(string(raw), `"submission":null`) {
+		if strings.Contains(string(raw), `"submissionUrl":`) || strings.Contains(string(raw), token) || !strings.Contains(string(raw), `"submission":null`) {
 			t.Fatalf("info: %s", raw)
 		}
 		if got := actions(o.events()); !slices.Equal(got, []string{"takeHomeAssignmentAssigned"}) {
@@ -428,8 +428,18 @@ func TestTakeHomeErrors(t *testing.T) {
 		var fresh ashby.TakeHomeAssignment
 		o.must("takeHomeAssignment.regenerateSubmissionUrl", map[string]any{"takeHomeAssignmentId": th.ID}, &fresh)
 		newToken := strings.TrimPrefix(fresh.SubmissionURL, "http://ashlar.test/take-home/")
-		if newToken == token || newToken == fresh.SubmissionURL {
-			t.Fatalf("regenerated URL %s", fresh.SubmissionURL)
+		if newToken == token || newToken == fresh.SubmissionURL || fresh.SubmissionURLIssuedAt.Before(th.SubmissionURLIssuedAt.Time) {
+			t.Fatalf("regenerated URL %s issued at %s", fresh.SubmissionURL, fresh.SubmissionURLIssuedAt)
+		}
+		// Issuing a URL is a change of the record, audited and synced,
+		// though the URL itself is not stored.
+		var entries []ashby.AuditLogEntry
+		o.must("auditLog.list", map[string]any{"targetIds": []string{th.ID}}, &entries)
+		if _, ok := entries[0].ChangedFields["submissionUrlIssuedAt"]; len(entries) != 2 || !ok || strings.Contains(mustJSONString(entries), newToken) {
+			t.Fatalf("audit entries after regenerating the URL: %+v", entries)
+		}
+		if got := o.info(th.ID); !got.SubmissionURLIssuedAt.Equal(fresh.SubmissionURLIssuedAt.Time) || got.SubmissionURL != "" {
+			t.Fatalf("info after regenerating the URL: %+v", got)
 		}
 		if _, err := s.SubmitTakeHome(ctx, token, TakeHomeSubmissionInput{Text: "old link"}); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("submission through the replaced URL: %v", err)
@@ -691,3 +701,5 @@ func TestTakeHomeWithoutFileStorage(t *testing.T) {
 		}
 	})
 }
+
+func mustJSONString(v any) string { return string(mustJSON(v)) }

@@ -57,6 +57,10 @@ type TakeHomeAssignment struct {
 	// the submission page (sanitized like notes).
 	InstructionsHTML  string `json:"instructionsHtml,omitempty"`
 	InstructionsPlain string `json:"instructionsPlain,omitempty"`
+	// SubmissionURLIssuedAt is when the current submission URL was
+	// issued (by create or regenerateSubmissionUrl), so that issuing one
+	// is a visible, audited change although the URL is not stored.
+	SubmissionURLIssuedAt Time `json:"submissionUrlIssuedAt"`
 	// SubmissionURL is the candidate's page for submitting. It is a
 	// secret (whoever has it can submit as the candidate), so only
 	// takeHomeAssignment.create and .regenerateSubmissionUrl return it;
