@@ -32,10 +32,15 @@ var FeedbackForms = store.Kind[ashby.FeedbackFormDefinition]{Name: "feedback_for
 }}
 
 // Feedback: Parent = application; Ref = interview event; created at
-// submission; Keys: the submitting user.
+// submission; Keys: the submitting user, and the take-home assignment
+// it reviews.
 var Feedback = store.Kind[ashby.ApplicationFeedback]{Name: "application_feedback", HasKeys: true, Index: func(f *ashby.ApplicationFeedback) store.Index {
-	return store.Index{ID: f.ID, CreatedAt: f.SubmittedAt.Time, Parent: f.ApplicationID, Ref: f.InterviewEventID,
+	idx := store.Index{ID: f.ID, CreatedAt: f.SubmittedAt.Time, Parent: f.ApplicationID, Ref: f.InterviewEventID,
 		Keys: []store.Key{{Name: "user", Value: f.SubmittedByUser.ID}}}
+	if f.TakeHomeAssignmentID != "" {
+		idx.Keys = append(idx.Keys, store.Key{Name: "takeHome", Value: f.TakeHomeAssignmentID})
+	}
+	return idx
 }}
 
 func (s *Service) feedbackEndpoints() []*rpc.Endpoint {
@@ -211,9 +216,14 @@ type feedbackSubmitRequest struct {
 	ApplicationID    ashby.ID           `json:"applicationId" required:"true"`
 	UserID           ashby.ID           `json:"userId,omitempty" doc:"Who gives the feedback. Default: the API key's user, else the organization's admin."`
 	InterviewEventID ashby.ID           `json:"interviewEventId,omitempty" doc:"The interview event the feedback is for; the user must be one of its interviewers."`
+	// Ashlar extension: feedback reviewing a take-home submission.
+	TakeHomeAssignmentID ashby.ID `json:"takeHomeAssignmentId,omitempty" doc:"Ashlar extension: the take-home assignment the feedback reviews (waiting on feedback); the user must be one of its reviewers and formDefinitionId its form."`
 }
 
 func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedbackSubmitRequest) (rpc.Result[ashby.FeedbackSubmission], error) {
+	if req.InterviewEventID != "" && req.TakeHomeAssignmentID != "" {
+		return rpc.Result[ashby.FeedbackSubmission]{}, ashby.InvalidInput("takeHomeAssignmentId", "Feedback is for an interview event or a take-home assignment, not both")
+	}
 	var fb *ashby.ApplicationFeedback
 	err := s.write(ctx, func(tx *store.Tx) error {
 		org := c.Org()
@@ -257,6 +267,13 @@ func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedback
 				}
 			}
 		}
+		var takeHome *ashby.TakeHomeAssignment
+		if req.TakeHomeAssignmentID != "" {
+			if takeHome, err = takeHomeForFeedback(ctx, tx, org, app, form, user, string(req.TakeHomeAssignmentID)); err != nil {
+				return err
+			}
+			fb.TakeHomeAssignmentID, fb.InterviewID = takeHome.ID, takeHome.InterviewID
+		}
 
 		values, err := forms.Validate(form.FormDefinition, req.FeedbackForm.FieldSubmissions, forms.Options{})
 		var ferrs forms.Errors
@@ -277,6 +294,9 @@ func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedback
 		}
 		if err := Feedback.Put(ctx, tx, org, fb); err != nil {
 			return err
+		}
+		if takeHome != nil {
+			return s.takeHomeFeedbackRecorded(ctx, tx, org, takeHome, user.ID)
 		}
 		if sched == nil {
 			return nil

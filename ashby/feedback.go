@@ -26,6 +26,9 @@ type ApplicationFeedback struct {
 	ApplicationHistoryID     string         `json:"applicationHistoryId,omitempty"`
 	ApplicationID            string         `json:"applicationId"`
 	SubmittedAt              Time           `json:"submittedAt"`
+	// TakeHomeAssignmentID (an Ashlar extension) is the take-home
+	// assignment the feedback reviews, when it was submitted for one.
+	TakeHomeAssignmentID string `json:"takeHomeAssignmentId,omitempty"`
 }
 
 // FeedbackSubmission is applicationFeedback.submit's result.

@@ -6,6 +6,10 @@ const (
 	UploadCandidateResume = "CandidateResume"
 	UploadCandidateFiles  = "CandidateFiles"
 	UploadApplicationForm = "ApplicationForm"
+	// UploadTakeHomeSubmission marks files a candidate attached to a
+	// take-home submission on its page. It is internal: upload handles
+	// cannot be created for it.
+	UploadTakeHomeSubmission = "TakeHomeSubmission"
 )
 
 // FileUploadHandle is file.createFileUploadHandle's result: POST the

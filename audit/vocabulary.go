@@ -39,7 +39,7 @@ var knownKinds = []string{
 	"job_template", "location", "note", "offer", "offer_form", "offer_process", "offer_version", "opening",
 	"partner_custom_fields", "partner_integration", "project", "referral", "referral_form", "sequence",
 	"sequence_template", "source", "source_tracking_link", "survey_form_definition", "survey_request",
-	"survey_submission", "user", "webhook", "workflow_run",
+	"survey_submission", "take_home_assignment", "user", "webhook", "workflow_run",
 }
 
 var vocab struct {

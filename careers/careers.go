@@ -1,7 +1,8 @@
 // Package careers is the server-rendered careers site: each public job
 // board's listing, posting pages and apply forms, themed with the
-// organization's name, logo and colour. Pages work without JavaScript
-// (the site sends none) and are built to WCAG AA.
+// organization's name, logo and colour, and the pages on which
+// candidates hand in take-home assignments. Pages work without
+// JavaScript (the site sends none) and are built to WCAG AA.
 //
 // The site calls the hiring service in-process (api.Service), never the
 // RPC API with a key, so no API key exists for a browser to see. Listing
@@ -59,6 +60,10 @@ type Site struct {
 	lists  listCache
 	css    []byte
 	log    *slog.Logger
+	// The take-home submission pages (takehome.go) have their own CSRF
+	// cookie and rate limit.
+	takeHomeCSRF  webform.CSRF
+	takeHomeLimit *webform.Limiter
 }
 
 // New returns the site for svc, rendering boards from the posting API's
@@ -74,7 +79,9 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 		o.PostsPerMinute = 0
 	}
 	s := &Site{svc: svc, boards: boards, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", "/jobs/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
+		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log,
+		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", "/take-home/"),
+		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
 	if err == nil {
@@ -83,7 +90,7 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("careers templates: %w", err)
 	}
-	for _, p := range []string{"list", "posting", "apply", "submitted", "message"} {
+	for _, p := range []string{"list", "posting", "apply", "submitted", "message", "takehome"} {
 		t, err := template.Must(base.Clone()).ParseFS(assets, "templates/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("careers template %s: %w", p, err)
@@ -103,7 +110,7 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	return s, nil
 }
 
-// Routes mounts the site on mux under /jobs/.
+// Routes mounts the site on mux under /jobs/ and /take-home/.
 func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/_assets/careers.css", s.serveCSS)
 	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
@@ -119,6 +126,8 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application", s.serveApply)
 	mux.HandleFunc("POST /jobs/{board}/{posting}/application", s.serveSubmit)
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application/submitted", s.serveSubmitted)
+	mux.HandleFunc("GET /take-home/{token}", s.serveTakeHome)
+	mux.HandleFunc("POST /take-home/{token}", s.serveTakeHomeSubmit)
 }
 
 func (s *Site) serveCSS(w http.ResponseWriter, r *http.Request) {

@@ -453,6 +453,30 @@ func (s *Store) DeleteCandidateFiles(ctx context.Context, tx *store.Tx, org, can
 	return nil
 }
 
+// DeleteFiles deletes files of org by id in tx (the files of a take-home
+// submission whose application is deleted); the contents go once tx
+// commits. Ids that do not exist are skipped.
+func (s *Store) DeleteFiles(ctx context.Context, tx *store.Tx, org string, ids ...string) error {
+	var keys []string
+	for _, id := range ids {
+		var key sql.NullString
+		err := tx.QueryRowContext(ctx, `DELETE FROM files WHERE org_id = $1 AND id = $2 RETURNING blob_key`, org, id).Scan(&key)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("delete file %s: %w", id, err)
+		}
+		if key.Valid {
+			keys = append(keys, key.String)
+		}
+	}
+	if len(keys) > 0 {
+		tx.AfterCommit(func() { s.deleteBlobs(keys) })
+	}
+	return nil
+}
+
 func (s *Store) deleteBlobs(keys []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

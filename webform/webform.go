@@ -102,7 +102,8 @@ type Options struct {
 // DefaultScoreLabels is Ashby's hiring scale.
 var DefaultScoreLabels = []string{"1 – Strong no", "2 – No", "3 – Yes", "4 – Strong yes"}
 
-const acceptFiles = ".pdf,.doc,.docx,.odt,.rtf,.txt,.png,.jpg,.jpeg,.gif,.webp,application/pdf,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+// AcceptFiles is the accept attribute of file inputs: the types uploads allow.
+const AcceptFiles = ".pdf,.doc,.docx,.odt,.rtf,.txt,.png,.jpg,.jpeg,.gif,.webp,application/pdf,application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 var autocomplete = map[string]string{"_systemfield_name": "name", "_systemfield_email": "email", "_systemfield_phone": "tel",
 	"_systemfield_linkedin": "url", "_systemfield_website": "url", "_systemfield_github": "url"}
@@ -197,7 +198,7 @@ func Sections(def ashby.FormDefinition, vals Values, errs map[string]string, o O
 				}
 			}
 			if f.Type == ashby.FieldFile {
-				fv.Accept = acceptFiles
+				fv.Accept = AcceptFiles
 				if o.NoFiles {
 					fv.Input = "nofile"
 				}
