@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -125,6 +126,17 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		// Transaction-scoped advisory lock: released at commit or rollback.
 		if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283910455)`); err != nil {
 			return nil, fmt.Errorf("lock for migration: %w", err)
+		}
+		// A DSN whose search_path names no existing schema would otherwise
+		// fail below with "no schema has been selected to create in".
+		var schema sql.NullString
+		var path string
+		if err = tx.QueryRowContext(ctx, `SELECT current_schema(), current_setting('search_path')`).Scan(&schema, &path); err != nil {
+			return nil, fmt.Errorf("read current schema: %w", err)
+		}
+		if !schema.Valid {
+			err = fmt.Errorf("no schema of the search_path (%s) exists in this database: create it (CREATE SCHEMA …) or change the DSN's search_path", path)
+			return nil, err
 		}
 	}
 	if _, err = tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {

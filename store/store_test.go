@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -540,4 +542,27 @@ func TestMaintainAnalyzesChangedTables(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// A PostgreSQL DSN whose search_path names a schema that does not exist
+// gets an error that says so, and nothing is created.
+func TestMigrateNamesAMissingSchema(t *testing.T) {
+	dsn := storetest.DSN(t, store.Postgres)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", "no_such_schema_"+fmt.Sprint(rand.Uint32()))
+	u.RawQuery = q.Encode()
+	ctx := context.Background()
+	db, err := store.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = db.Migrate(ctx)
+	if err == nil || !strings.Contains(err.Error(), "no schema of the search_path (no_such_schema_") || !strings.Contains(err.Error(), "CREATE SCHEMA") {
+		t.Fatalf("Migrate: %v", err)
+	}
 }
