@@ -142,7 +142,7 @@ func (s *Site) takeHomeForm(w http.ResponseWriter, r *http.Request, status int, 
 		d.DueAt, d.Overdue = formatDue(th.DueAt.Time), !th.DueAt.After(time.Now())
 	}
 	if fs, err := s.svc.FileStore(); err == nil {
-		d.MaxSize = humanSize(fs.MaxSize())
+		d.MaxSize = files.HumanSize(fs.MaxSize())
 	}
 	for i := range takeHomeLinkSlots {
 		v := ""
@@ -163,16 +163,6 @@ func (s *Site) takeHomeForm(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	takeHomeHeaders(w.Header())
 	s.renderTakeHome(w, status, "takehome", d)
-}
-
-func humanSize(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MB", n>>20)
-	}
-	if n >= 1<<10 {
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func (s *Site) serveTakeHome(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +281,7 @@ func (s *Site) serveTakeHomeSubmit(w http.ResponseWriter, r *http.Request) {
 	limitNote := ""
 	if fs != nil {
 		maxBody += int64(api.MaxTakeHomeFiles) * (fs.MaxSize() + 4<<10)
-		limitNote = fmt.Sprintf(" Each file may be up to %s, and at most %d files can be attached.", humanSize(fs.MaxSize()), api.MaxTakeHomeFiles)
+		limitNote = fmt.Sprintf(" Each file may be up to %s, and at most %d files can be attached.", files.HumanSize(fs.MaxSize()), api.MaxTakeHomeFiles)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	form, err := readTakeHomeForm(r.Context(), fs, r)

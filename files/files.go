@@ -169,7 +169,7 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name string, limit int64
 		return nil, fmt.Errorf("stage upload: %w", err)
 	}
 	if n > limit {
-		return nil, &Rejected{Reason: "too_large", Message: fmt.Sprintf("The file %q is larger than the %s limit.", st.Name, humanSize(limit))}
+		return nil, &Rejected{Reason: "too_large", Message: fmt.Sprintf("The file %q is larger than the %s limit.", st.Name, HumanSize(limit))}
 	}
 	if n == 0 {
 		return nil, &Rejected{Reason: "empty", Message: fmt.Sprintf("The file %q is empty.", st.Name)}
@@ -198,7 +198,8 @@ func (s *Store) Stage(ctx context.Context, r io.Reader, name string, limit int64
 	return st, nil
 }
 
-func humanSize(n int64) string {
+// HumanSize writes a size limit the way messages to people state it.
+func HumanSize(n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
 		return fmt.Sprintf("%d MB", n>>20)
 	}
@@ -394,7 +395,7 @@ func (s *Store) CreateUpload(ctx context.Context, org, uploadContext, filename, 
 		return nil, ashby.InvalidInput("contentLength", "contentLength must be a positive number of bytes")
 	}
 	if length > s.cfg.MaxSize {
-		return nil, (&Rejected{Reason: "too_large", Message: fmt.Sprintf("contentLength %d exceeds the %s file size limit", length, humanSize(s.cfg.MaxSize))}).APIError("contentLength")
+		return nil, (&Rejected{Reason: "too_large", Message: fmt.Sprintf("contentLength %d exceeds the %s file size limit", length, HumanSize(s.cfg.MaxSize))}).APIError("contentLength")
 	}
 	id := ashby.NewID()
 	now := s.db.Now()

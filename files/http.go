@@ -116,7 +116,7 @@ func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
 func (s *Store) uploadReadError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		fail(w, r, http.StatusRequestEntityTooLarge, ashby.CodeRequestTooLarge, "The upload exceeds the %s file size limit.", humanSize(s.cfg.MaxSize))
+		fail(w, r, http.StatusRequestEntityTooLarge, ashby.CodeRequestTooLarge, "The upload exceeds the %s file size limit.", HumanSize(s.cfg.MaxSize))
 		return
 	}
 	fail(w, r, http.StatusBadRequest, ashby.CodeInvalidInput, "Could not read the upload: %v", err)
