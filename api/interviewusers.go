@@ -21,7 +21,13 @@ func refreshInterviewUsers(ctx context.Context, s *Service, tx *store.Tx, org st
 	if err != nil {
 		return err
 	}
-	for _, sc := range scheds {
+	for _, found := range scheds {
+		// Locked and read again (as in every refresh below): writing back
+		// the copy ByKey returned would undo a change committed meanwhile.
+		sc, err := InterviewSchedules.GetForUpdate(ctx, tx, org, found.ID)
+		if err != nil {
+			return err
+		}
 		changed := false
 		events := map[string]bool{}
 		if sc.ScheduledBy != nil && sc.ScheduledBy.ID == u.ID && !same(*sc.ScheduledBy) {
@@ -61,7 +67,11 @@ func refreshInterviewUsers(ctx context.Context, s *Service, tx *store.Tx, org st
 	if err != nil {
 		return err
 	}
-	for _, p := range pools {
+	for _, found := range pools {
+		p, err := InterviewerPools.GetForUpdate(ctx, tx, org, found.ID)
+		if err != nil {
+			return err
+		}
 		changed := false
 		for i := range p.QualifiedMembers {
 			if m := &p.QualifiedMembers[i]; m.ID == u.ID && !same(m.User) {

@@ -711,7 +711,16 @@ func takeHomesOnStageEntry(ctx context.Context, tx *store.Tx, org string, app *a
 		return err
 	}
 	now := ashby.NewTime(tx.DB().Now())
-	for _, th := range waiting {
+	for _, found := range waiting {
+		// Locked and read again: a submission committing meanwhile must not
+		// be overwritten by the copy Find returned.
+		th, err := TakeHomes.GetForUpdate(ctx, tx, org, found.ID)
+		if err != nil {
+			return err
+		}
+		if th.Status != ashby.TakeHomeWaitingOnSubmission {
+			continue
+		}
 		th.Status, th.UpdatedAt = ashby.TakeHomeCancelled, now
 		if err := TakeHomes.Put(ctx, tx, org, th); err != nil {
 			return err
@@ -760,7 +769,13 @@ func anonymizeTakeHomes(ctx context.Context, tx *store.Tx, org, candidateID stri
 	if err != nil {
 		return err
 	}
-	for _, th := range ths {
+	for _, found := range ths {
+		// Locked and read again, so that a submission committed meanwhile
+		// is erased too rather than kept by writing an older copy back.
+		th, err := TakeHomes.GetForUpdate(ctx, tx, org, found.ID)
+		if err != nil {
+			return err
+		}
 		if th.Submission == nil || th.Submission.Text == nil && len(th.Submission.Links) == 0 && len(th.Submission.Files) == 0 {
 			continue
 		}
@@ -781,7 +796,13 @@ func refreshTakeHomeUsers(ctx context.Context, s *Service, tx *store.Tx, org str
 		return err
 	}
 	want := string(mustJSON(*u))
-	for _, th := range ths {
+	for _, found := range ths {
+		// Locked and read again: writing back the copy ByKey returned would
+		// undo a status change or submission committed meanwhile.
+		th, err := TakeHomes.GetForUpdate(ctx, tx, org, found.ID)
+		if err != nil {
+			return err
+		}
 		changed := false
 		for i := range th.Reviewers {
 			if r := &th.Reviewers[i]; r.ID == u.ID && string(mustJSON(r.User)) != want {
