@@ -246,13 +246,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
-			for _, p := range ps {
-				if err := enc.Encode(p); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeJSONLines(out, ps)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTITLE\tENABLED\tASSESSMENTS\tWORKFLOWS\tURL\tTYPES SYNCED\tLAST SYNC ERROR")
@@ -323,36 +317,15 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
-			for _, c := range calls {
-				if err := enc.Encode(c); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeJSONLines(out, calls)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "CALL\tMETHOD\tPARTNER\tSUBJECT\tSTATUS\tATTEMPTS\tCREATED\tNEXT/DONE\tLAST ERROR")
 		for _, c := range calls {
-			when := ""
-			if c.NextAttemptAt != nil {
-				when = "next " + c.NextAttemptAt.String()
-			} else if c.CompletedAt != nil {
-				when = "done " + c.CompletedAt.String()
-			}
+			when := nextOrDone(c.NextAttemptAt, c.CompletedAt)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", c.ID, c.Method, c.PartnerIntegrationID, c.SubjectID, c.Status, c.AttemptCount, c.CreatedAt, when, c.LastError)
 			for _, a := range c.Attempts {
-				detail := a.Error
-				if detail == "" {
-					detail = strings.Join(strings.Fields(a.Response), " ")
-				}
-				if len(detail) > 100 {
-					detail = detail[:100] + "…"
-				}
-				st := "-"
-				if a.StatusCode != 0 {
-					st = strconv.Itoa(a.StatusCode)
-				}
+				detail, st := attemptDetail(a.Error, a.Response), attemptStatus(a.StatusCode)
 				fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%dms\t\t\t\t%s\n", a.Attempt, a.StartedAt, a.Outcome, st, a.LatencyMs, detail)
 			}
 		}
@@ -492,13 +465,7 @@ func runPartnerFeed(ctx context.Context, e *env, args []string) error {
 			rows = append(rows, row{f, slugs})
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
-			for _, r := range rows {
-				if err := enc.Encode(r); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeJSONLines(out, rows)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tTITLE\tID\tORGANIZATIONS OPTED IN")

@@ -207,13 +207,7 @@ func runWebhook(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
-			for _, w := range ws {
-				if err := enc.Encode(w); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeJSONLines(out, ws)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTYPE\tENABLED\tSTANDARD\tURL")
@@ -273,36 +267,15 @@ func runWebhook(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(out)
-			for _, d := range ds {
-				if err := enc.Encode(d); err != nil {
-					return err
-				}
-			}
-			return nil
+			return writeJSONLines(out, ds)
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "DELIVERY\tWEBHOOK_ACTION_ID\tACTION\tWEBHOOK\tSTATUS\tATTEMPTS\tCREATED\tNEXT/DONE")
 		for _, d := range ds {
-			when := ""
-			if d.NextAttemptAt != nil {
-				when = "next " + d.NextAttemptAt.String()
-			} else if d.CompletedAt != nil {
-				when = "done " + d.CompletedAt.String()
-			}
+			when := nextOrDone(d.NextAttemptAt, d.CompletedAt)
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.WebhookActionID, d.Action, d.WebhookID, d.Status, d.AttemptCount, d.CreatedAt, when)
 			for _, a := range d.Attempts {
-				detail := a.Error
-				if detail == "" {
-					detail = strings.Join(strings.Fields(a.Response), " ")
-				}
-				if len(detail) > 100 {
-					detail = detail[:100] + "…"
-				}
-				status := "-"
-				if a.StatusCode != 0 {
-					status = strconv.Itoa(a.StatusCode)
-				}
+				detail, status := attemptDetail(a.Error, a.Response), attemptStatus(a.StatusCode)
 				fmt.Fprintf(tw, "  #%d\t%s\t%s\t%s\t%dms\t\t\t%s\n", a.Attempt, a.StartedAt, a.Outcome, status, a.LatencyMs, detail)
 			}
 		}
