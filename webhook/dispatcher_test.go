@@ -154,6 +154,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// fanOutEvent fans events out until the event's deliveries exist. On
+// PostgreSQL an event waits behind the horizon while any transaction
+// that began before it commits runs, and the horizon is the whole
+// server's: other packages' tests running at the same time hold it back.
+func (e *env) fanOutEvent(ctx context.Context, eventID string) {
+	e.t.Helper()
+	waitFor(e.t, "fan-out of event "+eventID, func() bool {
+		if _, _, _, err := e.d.fanOut(ctx); err != nil {
+			e.t.Fatal(err)
+		}
+		var n int
+		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE event_id = $1`, eventID).Scan(&n); err != nil {
+			e.t.Fatal(err)
+		}
+		return n > 0
+	})
+}
+
 func (e *env) waitState(eventID string, n int, states ...string) []*Delivery {
 	e.t.Helper()
 	var ds []*Delivery
@@ -457,9 +475,7 @@ func TestExpiredLeaseIsRecovered(t *testing.T) {
 		id := e.emit(e.org, "pushToHRIS", map[string]any{"application": map[string]string{"id": "a"}})
 		// Fan out without claiming, then play a worker that claimed the
 		// delivery and died: its lease runs for 300 ms more.
-		if _, _, _, err := e.d.fanOut(ctx); err != nil {
-			t.Fatal(err)
-		}
+		e.fanOutEvent(ctx, id)
 		until := store.Millis(time.Now().Add(300 * time.Millisecond))
 		res, err := db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = 'dead-worker', lease_until = $1, attempts = 1 WHERE event_id = $2`, until, id)
 		if n, _ := res.RowsAffected(); err != nil || n != 1 {
@@ -488,18 +504,23 @@ func TestStaleWorkerIsFenced(t *testing.T) {
 		e.d.Stop(ctx)
 		e.setting(e.org, "jobCreate", "http://example.invalid/", "s", true, false)
 		id := e.emit(e.org, "jobCreate", map[string]any{})
-		if _, _, _, err := e.d.fanOut(ctx); err != nil {
+		e.fanOutEvent(ctx, id)
+		var did string
+		if err := db.QueryRowContext(ctx, `SELECT id FROM webhook_deliveries WHERE event_id = $1`, id).Scan(&did); err != nil {
 			t.Fatal(err)
 		}
-		var did string
-		db.QueryRowContext(ctx, `SELECT id FROM webhook_deliveries WHERE event_id = $1`, id).Scan(&did)
-		db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = 'new-owner', lease_until = $1, attempts = 2 WHERE id = $2`, store.Millis(time.Now().Add(time.Minute)), did)
+		if _, err := db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = 'new-owner', lease_until = $1, attempts = 2 WHERE id = $2`, store.Millis(time.Now().Add(time.Minute)), did); err != nil {
+			t.Fatal(err)
+		}
 		r := &result{job: &job{id: did, org: e.org, attempt: 1}, state: StateSucceeded, outcome: OutcomeSuccess, started: time.Now()}
 		var ok bool
 		if err := db.Write(ctx, func(tx *store.Tx) (err error) { ok, err = e.d.settle(ctx, tx, r, ""); return }); err != nil {
 			t.Fatal(err)
 		}
-		d, _ := GetDelivery(ctx, db, e.org, did)
+		d, err := GetDelivery(ctx, db, e.org, did)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ok || d.Status != StatePending {
 			t.Fatalf("stale worker settled the delivery: ok=%v status=%s", ok, d.Status)
 		}
