@@ -46,6 +46,7 @@ type DB struct {
 
 	secret    []byte // signs cursors and sync tokens
 	emitHooks []func()
+	topics    topics // Subscribe and Notify
 	// beforeCommit hooks run inside transactions that wrote records.
 	beforeCommit []func(ctx context.Context, tx *Tx) error
 	capture      bool
@@ -259,6 +260,7 @@ type Tx struct {
 	chg      int64
 	afterFns []func()
 	emitted  bool
+	notified map[string]bool
 	written  []Written
 	seen     map[docKey][]byte
 	// unprepared are statements run without a prepared statement, to
