@@ -19,6 +19,7 @@ type claimed struct {
 	// skipped holds the keys of due jobs left behind because their key
 	// was at its limit in this process.
 	skipped map[string]bool
+	claimed bool // a claim ran
 }
 
 func (c *claimed) reset(r *runner) {
@@ -37,11 +38,14 @@ const dueSQL = `SELECT ` + claimColumns + ` FROM jobs
 	ORDER BY run_at, seq LIMIT $2{skiplocked}`
 
 // The keys that have pending jobs, read as a loose index scan (one index
-// probe per key) rather than a scan of the jobs.
+// probe per key) rather than a scan of the jobs. Each probe is an ORDER BY
+// … LIMIT 1: written as MIN(), PostgreSQL without statistics aggregated
+// every pending job of the kind instead.
 const keysSQL = `WITH RECURSIVE k(key) AS (
-		SELECT MIN(limit_key) FROM jobs WHERE kind = $1 AND state = 'pending'
+		SELECT (SELECT limit_key FROM jobs WHERE kind = $1 AND state = 'pending' ORDER BY limit_key LIMIT 1)
 		UNION ALL
-		SELECT (SELECT MIN(limit_key) FROM jobs WHERE kind = $1 AND state = 'pending' AND limit_key > k.key) FROM k WHERE k.key IS NOT NULL
+		SELECT (SELECT limit_key FROM jobs WHERE kind = $1 AND state = 'pending' AND limit_key > k.key ORDER BY limit_key LIMIT 1)
+		FROM k WHERE k.key IS NOT NULL
 	) SELECT key FROM k WHERE key IS NOT NULL LIMIT $2`
 
 // The due jobs of one key, oldest first; keySQL(n) unites n of them.
@@ -57,10 +61,10 @@ func keySQL(n int) string {
 	return strings.Join(arms, " UNION ALL ")
 }
 
-const leaseSQL = `UPDATE jobs SET lease_owner = $1, lease_until = {now} + $2, attempts = attempts + 1 WHERE seq IN {seqs $3}`
+const leaseSQL = `UPDATE jobs SET lease_owner = $1, lease_until = {now} + $2, attempts = attempts + 1 WHERE {inseq seq $3}`
 
 const endSQL = `UPDATE jobs SET state = v.state, done_at = {now}, last_error = v.err, lease_owner = NULL, lease_until = NULL
-	FROM {rows $1 seq:BIGINT state:TEXT err:TEXT} WHERE jobs.seq = v.seq`
+	FROM {rows $1 seq:BIGINT state:TEXT err:TEXT} WHERE jobs.seq = v.seq AND {rowseq jobs.seq $1}`
 
 // claimTx takes due jobs for this process's free capacity, inside tx.
 // The recorder calls it too, so that the transaction recording finished
@@ -105,6 +109,7 @@ func (r *runner) claimTx(ctx context.Context, tx *store.Tx, cl *claimed) error {
 		return nil
 	}
 	r.claims.Add(1)
+	cl.claimed = true
 	if cl.skipped == nil {
 		cl.skipped = map[string]bool{}
 	}
@@ -116,32 +121,65 @@ func (r *runner) claimTx(ctx context.Context, tx *store.Tx, cl *claimed) error {
 	if err := r.takeCandidates(ctx, tx, cands, cl, start); err != nil {
 		return err
 	}
-	if len(cl.skipped) > 0 && r.free() > 0 {
-		return r.claimByKey(ctx, tx, cl, start)
+	// Fewer candidates than asked for means every due job was seen.
+	if len(cl.skipped) > 0 && len(cands) == free && r.free() > 0 {
+		return r.claimByKey(ctx, tx, cl, cands, start)
 	}
 	return nil
+}
+
+// jobKeys returns the keys that have pending jobs, read at most once per
+// poll interval (and again after jobs were inserted here): a key new
+// from another process waits for the poll, as its jobs would anyway.
+// seen are keys the claim just saw jobs of.
+func (r *runner) jobKeys(ctx context.Context, tx *store.Tx, seen []*Job) ([]string, error) {
+	r.mu.Lock()
+	keys, fresh := r.keys, time.Since(r.keysAt) < r.k.Poll && !r.keysStale
+	r.mu.Unlock()
+	if !fresh {
+		rows, err := tx.QueryContext(ctx, keysSQL, r.k.Name, 10000)
+		if err != nil {
+			return nil, fmt.Errorf("list %s job keys: %w", r.k.Name, err)
+		}
+		keys = nil
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list %s job keys: %w", r.k.Name, err)
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list %s job keys: %w", r.k.Name, err)
+		}
+		r.mu.Lock()
+		r.keys, r.keysAt, r.keysStale = keys, time.Now(), false
+		r.mu.Unlock()
+	}
+	known := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		known[k] = true
+	}
+	out := append([]string(nil), keys...)
+	for _, j := range seen {
+		if !known[j.Key] {
+			known[j.Key] = true
+			out = append(out, j.Key)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // claimByKey takes due jobs of the keys with room left, when the oldest
 // due jobs belonged to keys at their limit. Keys are served round robin
 // from where the last such claim stopped.
-func (r *runner) claimByKey(ctx context.Context, tx *store.Tx, cl *claimed, start time.Time) error {
-	rows, err := tx.QueryContext(ctx, keysSQL, r.k.Name, 10000)
+func (r *runner) claimByKey(ctx context.Context, tx *store.Tx, cl *claimed, seen []*Job, start time.Time) error {
+	keys, err := r.jobKeys(ctx, tx, seen)
 	if err != nil {
-		return fmt.Errorf("list %s job keys: %w", r.k.Name, err)
-	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return fmt.Errorf("list %s job keys: %w", r.k.Name, err)
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list %s job keys: %w", r.k.Name, err)
+		return err
 	}
 	// Round robin: the keys after the last one served come first.
 	i := sort.SearchStrings(keys, r.rr+"\x00")
@@ -302,4 +340,47 @@ func (r *runner) takeCandidates(ctx context.Context, tx *store.Tx, cands []*Job,
 		}
 	}
 	return nil
+}
+
+// TxClaim is a claim made inside another transaction (ClaimIn).
+type TxClaim struct {
+	r  *runner
+	cl claimed
+}
+
+// ClaimIn claims due jobs of a kind for this process inside tx, the
+// transaction that inserted them, so that they start without a claim
+// transaction of their own: the webhook fan-out claims the deliveries it
+// queues. Call Launch once tx has committed, Abandon if it has not. It
+// does nothing (a nil claim) for a kind this queue does not run or while
+// the queue is not running. Like the queue's own claims of a Relaxed
+// kind, tx may relax its durability.
+func (q *Queue) ClaimIn(ctx context.Context, tx *store.Tx, kind string) (*TxClaim, error) {
+	q.mu.Lock()
+	r := q.runners[kind]
+	running := q.started && !q.stopped
+	q.mu.Unlock()
+	if r == nil || !running || !r.worthClaiming(true) {
+		return nil, nil
+	}
+	c := &TxClaim{r: r}
+	if err := r.claimTx(ctx, tx, &c.cl); err != nil {
+		c.cl.reset(r)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Launch starts the claimed jobs; tx has committed.
+func (c *TxClaim) Launch() {
+	if c != nil {
+		c.r.launch(&c.cl)
+	}
+}
+
+// Abandon forgets the claim; tx has rolled back.
+func (c *TxClaim) Abandon() {
+	if c != nil {
+		c.cl.reset(c.r)
+	}
 }

@@ -84,20 +84,9 @@ func Insert(ctx context.Context, tx *store.Tx, jobs ...NewJob) ([]Inserted, erro
 		if !n.NotBefore.IsZero() {
 			r.NB = n.NotBefore.UnixMilli()
 		}
-		switch a := n.Args.(type) {
-		case nil:
-			r.Args = "{}"
-		case json.RawMessage:
-			if !json.Valid(a) {
-				return nil, fmt.Errorf("jobqueue: %s job arguments are not JSON", n.Kind)
-			}
-			r.Args = string(a)
-		default:
-			b, err := json.Marshal(a)
-			if err != nil {
-				return nil, fmt.Errorf("encode %s job arguments: %w", n.Kind, err)
-			}
-			r.Args = string(b)
+		var err error
+		if r.Args, err = encodeArgs(n); err != nil {
+			return nil, err
 		}
 		rows[i] = r
 	}
@@ -132,7 +121,7 @@ func Insert(ctx context.Context, tx *store.Tx, jobs ...NewJob) ([]Inserted, erro
 		return out, nil
 	}
 	existing := map[string]string{}
-	er, err := tx.QueryContext(ctx, expand(tx.DB().Engine(), `SELECT unique_key, id FROM jobs WHERE unique_key IN {ids $1}`), jsonParam(dups))
+	er, err := tx.QueryContext(ctx, expand(tx.DB().Engine(), `SELECT unique_key, id FROM jobs WHERE {in unique_key $1}`), jsonParam(dups))
 	if err != nil {
 		return nil, fmt.Errorf("find existing jobs: %w", err)
 	}
@@ -156,4 +145,46 @@ func Insert(ctx context.Context, tx *store.Tx, jobs ...NewJob) ([]Inserted, erro
 		}
 	}
 	return out, nil
+}
+
+// InsertFinished records a job whose one attempt was made directly,
+// outside the queue (a caller waiting for the answer), so that it lists
+// with the others: state is Succeeded or Failed, a its attempt.
+func InsertFinished(ctx context.Context, tx *store.Tx, n NewJob, state, lastErr string, a Attempt) (string, error) {
+	if n.ID == "" {
+		n.ID = ashby.NewID()
+	}
+	args, err := encodeArgs(n)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, expand(tx.DB().Engine(), `INSERT INTO jobs (id, kind, org_id, limit_key, subject, action, unique_key, args, state, attempts,
+		run_at, created_at, done_at, last_error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, {now}, {now}, {now}, $10)`),
+		n.ID, n.Kind, n.OrgID, n.Key, n.Subject, n.Action, nullIfEmpty(n.UniqueKey), args, state, nullIfEmpty(lastErr)); err != nil {
+		return "", fmt.Errorf("record %s job: %w", n.Kind, err)
+	}
+	row := attemptRow{Job: n.ID, Attempt: 1, Worker: a.Worker, Started: a.StartedAt.UnixMilli(), Duration: a.Duration.Milliseconds(),
+		Outcome: a.Outcome, Err: strPtr(a.Error)}
+	if a.Detail != nil {
+		d := string(a.Detail)
+		row.Detail = &d
+	}
+	return n.ID, insertAttempts(ctx, tx, []attemptRow{row})
+}
+
+func encodeArgs(n NewJob) (string, error) {
+	switch a := n.Args.(type) {
+	case nil:
+		return "{}", nil
+	case json.RawMessage:
+		if !json.Valid(a) {
+			return "", fmt.Errorf("jobqueue: %s job arguments are not JSON", n.Kind)
+		}
+		return string(a), nil
+	}
+	b, err := json.Marshal(n.Args)
+	if err != nil {
+		return "", fmt.Errorf("encode %s job arguments: %w", n.Kind, err)
+	}
+	return string(b), nil
 }

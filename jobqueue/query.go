@@ -197,7 +197,7 @@ func LoadAttempts(ctx context.Context, q store.Q, jobs []*Job) error {
 		ids = append(ids, j.ID)
 	}
 	rows, err := q.QueryContext(ctx, expand(store.EngineOf(q), `SELECT job_id, attempt, worker, started_at, duration_ms, outcome, COALESCE(error, ''), detail
-		FROM job_attempts WHERE job_id IN {ids $1} ORDER BY job_id, attempt`), jsonParam(ids))
+		FROM job_attempts WHERE {in job_id $1} ORDER BY job_id, attempt`), jsonParam(ids))
 	if err != nil {
 		return fmt.Errorf("list job attempts: %w", err)
 	}

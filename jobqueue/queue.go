@@ -270,8 +270,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 // Stats counts what a kind's runner did, for tests and diagnostics.
 type Stats struct {
-	Claims int64 // claim queries run
-	Polls  int64 // poll ticks
+	Claims  int64 // claims run (alone or in a recording transaction)
+	Records int64 // transactions recording attempts
+	Polls   int64 // poll ticks
 }
 
 // Stats returns a registered kind's counters.
@@ -282,7 +283,7 @@ func (q *Queue) Stats(kind string) Stats {
 	if r == nil {
 		return Stats{}
 	}
-	return Stats{Claims: r.claims.Load(), Polls: r.polls.Load()}
+	return Stats{Claims: r.claims.Load(), Records: r.records.Load(), Polls: r.polls.Load()}
 }
 
 // maintain deletes finished jobs past their kind's retention, every

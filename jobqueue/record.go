@@ -2,8 +2,11 @@ package jobqueue
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ashlarhq/ashlar/store"
@@ -40,23 +43,24 @@ func insertAttempts(ctx context.Context, tx *store.Tx, rows []attemptRow) error 
 
 // settleSQL moves each job to its next state if this worker still holds
 // it: (lease_owner, attempts) must be what the claim set. A retry is due
-// after its delay by the database's clock.
+// after its delay by the database's clock. (A job has a lease_owner only
+// while pending: every statement that ends a job clears it.)
 const settleSQL = `UPDATE jobs SET state = v.state,
 		run_at = CASE WHEN v.state = 'pending' THEN {now} + v.delay ELSE jobs.run_at END,
 		done_at = CASE WHEN v.state = 'pending' THEN NULL ELSE {now} END,
 		last_error = v.err, lease_owner = NULL, lease_until = NULL
 	FROM {rows $1 seq:BIGINT attempt:BIGINT state:TEXT delay:BIGINT err:TEXT}
-	WHERE jobs.seq = v.seq AND jobs.lease_owner = $2 AND jobs.attempts = v.attempt AND jobs.state = 'pending'
+	WHERE jobs.seq = v.seq AND {rowseq jobs.seq $1} AND jobs.lease_owner = $2 AND jobs.attempts = v.attempt
 	RETURNING jobs.seq`
 
 // heldSQL locks the jobs this worker still holds, before a kind's Settle
 // applies their results.
-const heldSQL = `SELECT seq, attempts FROM jobs WHERE seq IN {seqs $1} AND lease_owner = $2 AND state = 'pending'{forupdate}`
+const heldSQL = `SELECT seq, attempts FROM jobs WHERE {inseq seq $1} AND lease_owner = $2{forupdate}`
 
 // giveBackSQL releases claimed jobs no attempt of which started.
 const giveBackSQL = `UPDATE jobs SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1
 	FROM {rows $1 seq:BIGINT attempt:BIGINT}
-	WHERE jobs.seq = v.seq AND jobs.lease_owner = $2 AND jobs.attempts = v.attempt AND jobs.state = 'pending'`
+	WHERE jobs.seq = v.seq AND {rowseq jobs.seq $1} AND jobs.lease_owner = $2 AND jobs.attempts = v.attempt`
 
 type settleRow struct {
 	Seq     int64   `json:"seq"`
@@ -74,6 +78,7 @@ func (r *runner) record(batch []*done) {
 	// attempted again (at least once).
 	ctx, cancel := context.WithTimeout(context.Background(), r.k.Lease)
 	defer cancel()
+	r.records.Add(1)
 	var cl claimed
 	var reports []Report
 	var lost []*Job
@@ -114,7 +119,14 @@ func (r *runner) record(batch []*done) {
 		r.k.Handler.Committed(reports)
 	}
 	r.launch(&cl)
-	signal(r.wakeFree)
+	// A retry scheduled, or a job given back: the claim loop sets its
+	// timer for when it comes due.
+	for _, d := range batch {
+		if d.giveBack || d.res.State == Pending {
+			signal(r.wakeNew)
+			break
+		}
+	}
 }
 
 // recordTx records a batch's attempts and the jobs' next states. It
@@ -214,10 +226,18 @@ func (r *runner) recordTx(ctx context.Context, tx *store.Tx, batch []*done) ([]R
 		res.State, res.Err = state, lastErr
 		reports = append(reports, Report{Job: j, Attempt: &res, State: state, Held: isHeld})
 	}
-	if err := insertAttempts(ctx, tx, atts); err != nil {
-		return nil, nil, err
+	var rows *sql.Rows
+	var err error
+	if e == store.Postgres {
+		// One round trip: the attempts are inserted by a data-modifying
+		// WITH of the statement that settles the jobs.
+		rows, err = tx.QueryContext(ctx, expand(e, `WITH a AS (`+renumber(insertAttemptsSQL, 3)+`) `+settleSQL), jsonParam(sets), me, jsonParam(atts))
+	} else {
+		if err := insertAttempts(ctx, tx, atts); err != nil {
+			return nil, nil, err
+		}
+		rows, err = tx.QueryContext(ctx, expand(e, settleSQL), jsonParam(sets), me)
 	}
-	rows, err := tx.QueryContext(ctx, expand(e, settleSQL), jsonParam(sets), me)
 	if err != nil {
 		return nil, nil, fmt.Errorf("settle %s jobs: %w", r.k.Name, err)
 	}
@@ -263,3 +283,6 @@ func strPtr(s string) *string {
 	}
 	return &s
 }
+
+// renumber moves a statement's only parameter, $1, to $n.
+func renumber(q string, n int) string { return strings.ReplaceAll(q, "$1", "$"+strconv.Itoa(n)) }

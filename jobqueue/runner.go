@@ -22,9 +22,8 @@ type runner struct {
 	log         *slog.Logger
 	unsubscribe func()
 
-	wakeNew  chan struct{} // jobs were inserted in this process
-	wakeFree chan struct{} // capacity was freed
-	results  chan *done
+	wakeNew chan struct{} // jobs were inserted in this process
+	results chan *done
 
 	mu      sync.Mutex
 	running int            // attempts in flight
@@ -32,12 +31,17 @@ type runner struct {
 	held    int            // in flight + ready
 	heldKey map[string]int
 	ready   []*Job // claimed, waiting for a worker
-	// blocked holds the keys that were at their limit when the last claim
-	// found due jobs only for such keys: claiming again is pointless until
-	// one of them has room, or new work arrives.
+	// blocked holds the keys that were at their limit in the last claim,
+	// which left due jobs of theirs behind: until one of them has room
+	// for a batch, or new work arrives, another claim would find nothing
+	// more (the claim took what other keys had).
 	blocked  map[string]bool
 	rr       string // the last key the fair claim served (round robin)
 	stopping bool
+	// keys caches the keys that have pending jobs (claimByKey).
+	keys      []string
+	keysAt    time.Time
+	keysStale bool
 
 	loopCtx   context.Context
 	stopLoops context.CancelFunc
@@ -47,7 +51,7 @@ type runner struct {
 	sends     sync.WaitGroup
 	recorder  sync.WaitGroup
 
-	claims, polls atomic.Int64
+	claims, records, polls atomic.Int64
 }
 
 // done is an attempt's result on its way to the recorder, or a claimed
@@ -61,7 +65,7 @@ type done struct {
 func newRunner(q *Queue, k Kind) *runner {
 	return &runner{
 		q: q, k: k, log: q.log.With("kind", k.Name),
-		wakeNew: make(chan struct{}, 1), wakeFree: make(chan struct{}, 1),
+		wakeNew: make(chan struct{}, 1),
 		results: make(chan *done, k.Workers+k.Prefetch),
 		runKey:  map[string]int{}, heldKey: map[string]int{}, blocked: map[string]bool{},
 	}
@@ -73,7 +77,12 @@ func (r *runner) capKey() int   { return min(r.k.PerKey+r.k.Prefetch, r.capTotal
 func (r *runner) start() {
 	r.loopCtx, r.stopLoops = context.WithCancel(context.Background())
 	r.runCtx, r.stopRuns = context.WithCancel(context.Background())
-	r.unsubscribe = r.q.db.Subscribe(topic(r.k.Name), func() { signal(r.wakeNew) })
+	r.unsubscribe = r.q.db.Subscribe(topic(r.k.Name), func() {
+		r.mu.Lock()
+		r.keysStale = true
+		r.mu.Unlock()
+		signal(r.wakeNew)
+	})
 	r.recorder.Add(1)
 	go r.recordLoop()
 	r.loops.Add(1)
@@ -164,10 +173,10 @@ func (r *runner) headroom(key string) int {
 // worthClaiming decides whether a claim may find work for freed
 // capacity. Claims are made in batches: with jobs in hand, the runner
 // waits until a quarter of its capacity is free (each completion wakes
-// it) rather than run a transaction per completion. After a claim that
-// found due jobs only for keys at their limit, it waits until one of
-// those keys has room; new work (an insert here, a poll, a retry coming
-// due) always justifies a claim.
+// it) rather than run a transaction per completion. When the last claim
+// left due jobs behind because their keys were at their limit, it waits
+// until one of those keys has room for a quarter of its limit; new work
+// (an insert here, a poll, a retry coming due) always justifies a claim.
 func (r *runner) worthClaiming(newWork bool) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -194,8 +203,9 @@ func (r *runner) worthClaiming(newWork bool) bool {
 	return r.held == 0 || free >= max(1, r.capTotal()/4)
 }
 
-// claimLoop claims work when told of new work or freed capacity, when a
-// scheduled job comes due, and at each poll.
+// claimLoop claims work when told of new work, when a scheduled job
+// comes due, and at each poll. Room that finished attempts leave is
+// filled by the transaction that records them (record).
 func (r *runner) claimLoop(ctx context.Context) {
 	defer r.loops.Done()
 	poll := time.NewTicker(r.k.Poll)
@@ -205,35 +215,36 @@ func (r *runner) claimLoop(ctx context.Context) {
 	defer due.Stop()
 	failures := 0
 	for {
-		newWork, probe := false, false
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wakeNew:
-			newWork = true
-		case <-r.wakeFree:
 		case <-due.C:
-			newWork = true
 		case <-poll.C:
 			r.polls.Add(1)
-			newWork, probe = true, true
 		}
-		// A poll first asks the read pool whether anything is due: an idle
-		// queue then runs no write transaction, which on SQLite would hold
-		// the only writer.
-		if probe && r.free() > 0 {
-			ok, err := r.anyDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("look for due jobs", "err", err)
-			}
-			if !ok {
-				r.armDue(ctx, due)
-				continue
-			}
+		if r.free() <= 0 {
+			continue // finishing attempts make room, and their records claim
 		}
-		drained := false
-		for r.worthClaiming(newWork) {
-			newWork = false
+		// First ask the read pool whether anything is due, and when the
+		// next job comes due: when nothing is, no write transaction runs
+		// (on SQLite it would hold the only writer), as when an idle queue
+		// polls or the webhook fan-out has claimed what it inserted.
+		isDue, next, err := r.probe(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			r.log.Error("look for due jobs", "err", err)
+			isDue = true // let the claim report what is wrong
+		}
+		// Sleep until the next scheduled job comes due, so that retries go
+		// out on time without polling. Due jobs this process has no room
+		// for are claimed as room frees up (or at the next poll).
+		if next > 0 {
+			due.Reset(next)
+		}
+		for newWork := true; isDue && r.worthClaiming(newWork); newWork = false {
 			n, err := r.claim(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -248,39 +259,27 @@ func (r *runner) claimLoop(ctx context.Context) {
 			}
 			failures = 0
 			if n == 0 {
-				drained = true
 				break
 			}
 		}
-		// Sleep until the next scheduled job comes due, so that retries go
-		// out on time without polling; due jobs this process has no room
-		// for are claimed as room frees up (or at the next poll).
-		if drained {
-			r.armDue(ctx, due)
-		}
 	}
 }
 
-// anyDue reports whether a job of the kind is due and not held.
-func (r *runner) anyDue(ctx context.Context) (bool, error) {
-	var one int
-	err := r.q.db.QueryRowContext(ctx, expand(r.q.db.Engine(), `SELECT 1 FROM jobs WHERE kind = $1 AND state = 'pending' AND run_at <= {now}
-		AND (lease_until IS NULL OR lease_until <= {now}) LIMIT 1`), r.k.Name).Scan(&one)
-	if err == sql.ErrNoRows {
-		return false, nil
+// probe reports whether a job of the kind is due and not held, and how
+// long until the next one not yet due comes due (0: none).
+func (r *runner) probe(ctx context.Context) (bool, time.Duration, error) {
+	var due, wait sql.NullInt64
+	err := r.q.db.QueryRowContext(ctx, expand(r.q.db.Engine(), `SELECT
+		(SELECT 1 FROM jobs WHERE kind = $1 AND state = 'pending' AND run_at <= {now} AND (lease_until IS NULL OR lease_until <= {now}) LIMIT 1),
+		(SELECT MIN(run_at) - {now} FROM jobs WHERE kind = $1 AND state = 'pending' AND run_at > {now})`), r.k.Name).Scan(&due, &wait)
+	if err != nil {
+		return false, 0, err
 	}
-	return err == nil, err
-}
-
-// armDue sets the timer to the next job that is not yet due.
-func (r *runner) armDue(ctx context.Context, due *time.Timer) {
-	var wait sql.NullInt64
-	err := r.q.db.QueryRowContext(ctx, expand(r.q.db.Engine(), `SELECT MIN(run_at) - {now} FROM jobs WHERE kind = $1 AND state = 'pending' AND run_at > {now}`),
-		r.k.Name).Scan(&wait)
-	if err != nil || !wait.Valid {
-		return
+	next := time.Duration(0)
+	if wait.Valid {
+		next = max(time.Duration(wait.Int64)*time.Millisecond, time.Millisecond)
 	}
-	due.Reset(max(time.Duration(wait.Int64)*time.Millisecond, time.Millisecond))
+	return due.Valid, next, nil
 }
 
 // claim runs a claim transaction and starts what it took. It returns how
@@ -312,12 +311,11 @@ func (r *runner) launch(cl *claimed) int {
 		r.k.Handler.Committed(cl.reports)
 	}
 	r.mu.Lock()
-	if len(cl.skipped) > 0 && len(cl.jobs) == 0 {
+	if cl.claimed {
+		clear(r.blocked)
 		for k := range cl.skipped {
 			r.blocked[k] = true
 		}
-	} else if len(cl.jobs) > 0 {
-		clear(r.blocked)
 	}
 	r.ready = append(r.ready, cl.jobs...)
 	r.mu.Unlock()
@@ -378,9 +376,10 @@ func (r *runner) run(j *Job) {
 	}
 	r.unreserveLocked(j.Key)
 	r.mu.Unlock()
+	// The recorder's transaction also claims work for the room this
+	// attempt left.
 	r.results <- &done{job: j, res: res}
 	r.dispatch()
-	signal(r.wakeFree)
 }
 
 // recordLoop writes results in batches: one transaction records every

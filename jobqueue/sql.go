@@ -17,14 +17,21 @@ import (
 //	{now}         the database clock, epoch milliseconds
 //	{skiplocked}  " FOR UPDATE SKIP LOCKED" on PostgreSQL
 //	{forupdate}   " FOR UPDATE" on PostgreSQL
-//	{ids $n}      the values of a JSON array parameter, as a subquery
+//	{in col $n}   col is one of the strings of the JSON array parameter $n
+//	{inseq col $n}  col is one of its numbers
 //	{rows $n a:T b:T …}  the objects of a JSON array parameter as rows
 //	              with columns a, b … of SQL type T (BIGINT or TEXT)
+//	{rowseq col $n}  col is the seq of one of those rows (PostgreSQL;
+//	              true on SQLite, which joins the rows by rowid anyway)
 //	{max}         GREATEST (PostgreSQL) or MAX (SQLite) of two values
 //
 // Lists travel as one JSON parameter rather than one parameter per
 // value: the statement's text is then the same for every batch size, so
-// SQLite prepares it once, and no statement nears a parameter limit.
+// SQLite prepares it once, and no statement nears a parameter limit. On
+// PostgreSQL a list becomes an array (= ANY(ARRAY(…))), which the
+// planner matches against an index whatever its statistics say: joined
+// as a set-returning function, a fresh table without statistics (no
+// autovacuum yet) was read whole for every batch, 11 ms at 20,000 jobs.
 
 // nowSQL is the database's clock in epoch milliseconds. Lease and
 // schedule decisions compare against it, never against a server's clock
@@ -81,17 +88,21 @@ func expandNow(e store.Engine, tmpl string) string {
 			} else {
 				b.WriteString("MAX")
 			}
-		case "ids":
-			if pg {
-				fmt.Fprintf(&b, "(SELECT value FROM jsonb_array_elements_text(CAST(%s AS jsonb)))", f[1])
-			} else {
-				fmt.Fprintf(&b, "(SELECT value FROM json_each(%s))", f[1])
+		case "in", "inseq":
+			cast := "value"
+			if f[0] == "inseq" {
+				cast = "CAST(value AS BIGINT)"
 			}
-		case "seqs":
 			if pg {
-				fmt.Fprintf(&b, "(SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST(%s AS jsonb)))", f[1])
+				fmt.Fprintf(&b, "%s = ANY(ARRAY(SELECT %s FROM jsonb_array_elements_text(CAST(%s AS jsonb))))", f[1], cast, f[2])
 			} else {
-				fmt.Fprintf(&b, "(SELECT value FROM json_each(%s))", f[1])
+				fmt.Fprintf(&b, "%s IN (SELECT value FROM json_each(%s))", f[1], f[2])
+			}
+		case "rowseq":
+			if pg {
+				fmt.Fprintf(&b, "%s = ANY(ARRAY(SELECT CAST(x->>'seq' AS BIGINT) FROM jsonb_array_elements(CAST(%s AS jsonb)) x))", f[1], f[2])
+			} else {
+				b.WriteString("1 = 1")
 			}
 		case "rows":
 			var cols []string
@@ -114,7 +125,7 @@ func expandNow(e store.Engine, tmpl string) string {
 	}
 }
 
-// jsonParam encodes a list or rows for a {ids}/{rows} placeholder.
+// jsonParam encodes a list or rows for an {in}/{rows} placeholder.
 func jsonParam(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
