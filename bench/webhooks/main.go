@@ -8,8 +8,9 @@
 //     -duration with the dispatcher running; each event's latency is from
 //     its transaction's commit to its arrival at the receiver (p50, p99).
 //
-// It runs the real dispatcher, database and HTTP stack in one process so
-// that commit and receipt are timed by one clock.
+// It runs the real dispatcher and job queue, database and HTTP stack in
+// one process (the receiver is a real HTTP server on loopback, in its own
+// goroutines) so that commit and receipt are timed by one clock.
 //
 //	go run ./bench/webhooks                       # SQLite in a temporary file
 //	go run ./bench/webhooks -db postgres://postgres@127.0.0.1:5432/test
@@ -39,6 +40,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webhook"
 )
@@ -108,13 +110,20 @@ func main() {
 		}
 	}
 	log.Printf("%s: recorded %d events in %v", db.Engine(), *events, time.Since(start).Round(time.Millisecond))
-	d := webhook.New(db, cfg)
+	jobs := jobqueue.New(db, jobqueue.Config{Logger: cfg.Logger})
+	d, err := webhook.New(db, jobs, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
 	db.OnEmit(d.Wake)
 	start = time.Now()
 	d.Start()
+	jobs.Start()
 	rc.waitFor(*events)
 	drain := time.Since(start)
 	throughput := float64(*events) / drain.Seconds()
+	st := jobs.Stats(webhook.Kind)
+	log.Printf("%s: drained in %d claims and %d recording transactions", db.Engine(), st.Claims, st.Records)
 
 	// Latency at a fixed rate.
 	rc.reset()
@@ -151,6 +160,7 @@ func main() {
 	rc.waitFor(n)
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	d.Stop(stopCtx)
+	jobs.Stop(stopCtx)
 	cancel()
 	var lat []time.Duration
 	rc.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/jobboard"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
@@ -66,13 +67,17 @@ func init() {
 			if cfg.Lease != 0 && cfg.Lease <= *timeout {
 				return usageError{"--partner-lease must be longer than --partner-timeout"}
 			}
-			w := partner.NewWorker(srv.DB, client, cfg)
-			w.Start()
-			srv.OnShutdown(w.Stop)
-			stopSync := startSyncScheduler(srv, *syncEvery)
-			srv.OnShutdown(func(context.Context) error { stopSync(); return nil })
+			// Calls are jobs of the server's queue.
+			w, err := partner.NewWorker(srv.Jobs, client, cfg)
+			if err != nil {
+				return err
+			}
+			srv.OnShutdown(func(context.Context) error { w.Close(); return nil })
+			if err := registerSyncScheduler(srv, *syncEvery); err != nil {
+				return err
+			}
 			c := w.Config()
-			srv.Log.Info("partner worker started", "worker", c.Worker, "workers", c.Workers, "timeout", client.Config().Timeout,
+			srv.Log.Info("partner worker started", "worker", srv.Jobs.Worker(), "workers", c.Workers, "timeout", client.Config().Timeout,
 				"lease", c.Lease, "private_destinations", client.Config().AllowPrivate)
 			return nil
 		},
@@ -80,29 +85,20 @@ func init() {
 	addCommand(command{"partner", "manage assessment and workflow partners, their calls, and partner job feeds", runPartner})
 }
 
-// startSyncScheduler queues the periodic sync of assessment partners
-// (api.SchedulePartnerSyncs); every process runs it, and the calls'
-// dedupe keys make one sync per partner per interval.
-func startSyncScheduler(srv *server.Server, every time.Duration) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	tick := min(max(every/4, time.Second), 5*time.Minute)
-	go func() {
-		defer close(done)
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			if err := api.SchedulePartnerSyncs(ctx, srv.DB, every); err != nil && ctx.Err() == nil {
-				srv.Log.Error("schedule partner syncs", "err", err)
+// registerSyncScheduler makes the periodic sync of assessment partners
+// (api.SchedulePartnerSyncs) a periodic job: one run per period across
+// every process, and the calls' dedupe keys make one sync per partner per
+// interval even if two runs overlap.
+func registerSyncScheduler(srv *server.Server, every time.Duration) error {
+	return srv.Jobs.Register(jobqueue.Kind{
+		Name: "partner.schedule-syncs", Every: min(max(every/4, time.Second), 5*time.Minute), Timeout: 5 * time.Minute, MaxAttempts: 3,
+		Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
+			if err := api.SchedulePartnerSyncs(ctx, srv.DB, every); err != nil {
+				return jobqueue.Result{State: jobqueue.Pending, Outcome: "error", Err: err.Error()}
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+			return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success"}
+		}},
+	})
 }
 
 var partnerUsage = map[string]string{

@@ -66,12 +66,17 @@ func init() {
 			if cfg.Lease != 0 && cfg.Lease <= cfg.Timeout {
 				return usageError{"--webhook-lease must be longer than --webhook-timeout"}
 			}
-			d := webhook.New(srv.DB, cfg)
+			// Deliveries are jobs of the server's queue; the dispatcher's
+			// fan-out turns events into them.
+			d, err := webhook.New(srv.DB, srv.Jobs, cfg)
+			if err != nil {
+				return err
+			}
 			srv.DB.OnEmit(d.Wake)
 			d.Start()
 			srv.OnShutdown(d.Stop)
 			c := d.Config()
-			srv.Log.Info("webhook dispatcher started", "worker", c.Worker, "workers", c.Workers, "timeout", c.Timeout,
+			srv.Log.Info("webhook dispatcher started", "worker", srv.Jobs.Worker(), "workers", c.Workers, "timeout", c.Timeout,
 				"lease", c.Lease, "private_destinations", c.AllowPrivate)
 			return nil
 		},
