@@ -172,8 +172,8 @@ func (r *runner) headroom(key string) int {
 
 // worthClaiming decides whether a claim may find work for freed
 // capacity. Claims are made in batches: with jobs in hand, the runner
-// waits until a quarter of its capacity is free (each completion wakes
-// it) rather than run a transaction per completion. When the last claim
+// waits until a quarter of its capacity is free (the transactions that
+// record completions ask again) rather than claim per completion. When the last claim
 // left due jobs behind because their keys were at their limit, it waits
 // until one of those keys has room for a quarter of its limit; new work
 // (an insert here, a poll, a retry coming due) always justifies a claim.

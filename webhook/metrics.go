@@ -27,7 +27,7 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashlar_webhook_attempts_total",
-			Help: "Webhook delivery attempts made by this process, by outcome (success, http_error, rejected, timeout, network_error, blocked, abandoned).",
+			Help: "Webhook delivery attempts made by this process, by outcome (success, http_error, rejected, timeout, network_error, blocked, unsigned, abandoned).",
 		}, []string{"outcome"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashlar_webhook_deliveries_total",
