@@ -15,13 +15,20 @@ import (
 // fanOutBatch is how many events one fan-out transaction reads.
 const fanOutBatch = 500
 
+// behindMaxWait bounds the pause between fan-outs while events wait
+// behind an open transaction: the horizon is the whole PostgreSQL
+// server's, so any session's transaction can hold events back, and a wait
+// that doubled up to the poll interval added up to a second to their
+// latency after it ended.
+const behindMaxWait = 20 * time.Millisecond
+
 func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 	defer d.loops.Done()
 	poll := time.NewTicker(d.cfg.Poll)
 	defer poll.Stop()
 	// retry re-runs the fan-out soon while events wait behind the
 	// PostgreSQL horizon (a transaction that started earlier is still
-	// running); it backs off to the poll interval.
+	// running); it backs off to behindMaxWait.
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -50,7 +57,7 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 			failures = 0
 			if behind {
 				retry.Reset(wait)
-				wait = min(2*wait, d.cfg.Poll)
+				wait = min(2*wait, d.cfg.Poll, behindMaxWait)
 				break
 			}
 			wait = 2 * time.Millisecond
