@@ -379,5 +379,17 @@ func TestSlowPartnerDoesNotStarveOthers(t *testing.T) {
 		if m := slowMax.Load(); m != 2 {
 			t.Fatalf("at most %d calls to the slow partner at once, want 2", m)
 		}
+		// Idle: polls find nothing due and run no claim transaction.
+		s2 := q.Stats(Kind)
+		deadline = time.Now().Add(30 * time.Second)
+		for q.Stats(Kind).Polls < s2.Polls+5 {
+			if time.Now().After(deadline) {
+				t.Fatal("no polls")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if s3 := q.Stats(Kind); s3.Claims-s2.Claims > 1 {
+			t.Fatalf("%d claims in %d idle polls", s3.Claims-s2.Claims, s3.Polls-s2.Polls)
+		}
 	})
 }
