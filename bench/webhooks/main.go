@@ -52,6 +52,7 @@ func main() {
 	duration := flag.Duration("duration", 15*time.Second, "length of the latency run")
 	workers := flag.Int("workers", 32, "dispatcher workers")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	breakdown := flag.Bool("breakdown", false, "split the latency run's delays into fan-out, claim and send (ms resolution)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -174,6 +175,50 @@ func main() {
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	fmt.Printf("| %s | %d | %.0f events/s (%d in %v) | %d/s for %v | %v | %v | %v |\n", db.Engine(), *workers, throughput, *events, drain.Round(time.Millisecond),
 		*rate, *duration, q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	if *breakdown {
+		stages(ctx, db, commits, rc)
+	}
+}
+
+// stages splits the latency run's delays at the delivery job's creation
+// (the fan-out's commit, by the database's clock) and the attempt's start
+// (the worker's clock): all run on this machine, so the clocks agree to
+// the millisecond.
+func stages(ctx context.Context, db *store.DB, commits map[string]time.Time, rc *receiver) {
+	rows, err := db.QueryContext(ctx, `SELECT j.subject, j.created_at, a.started_at FROM jobs j JOIN job_attempts a ON a.job_id = j.id
+		WHERE j.kind = 'webhook.delivery' AND a.attempt = 1`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	var fan, claim, send []time.Duration
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for rows.Next() {
+		var id string
+		var created, started int64
+		if err := rows.Scan(&id, &created, &started); err != nil {
+			log.Fatal(err)
+		}
+		c, ok := commits[id]
+		at, ok2 := rc.at[id]
+		if !ok || !ok2 {
+			continue
+		}
+		fan = append(fan, time.UnixMilli(created).Sub(c))
+		claim = append(claim, time.UnixMilli(started).Sub(time.UnixMilli(created)))
+		send = append(send, at.Sub(time.UnixMilli(started)))
+	}
+	for _, st := range []struct {
+		name string
+		d    []time.Duration
+	}{{"commit → delivery job inserted", fan}, {"job inserted → attempt started", claim}, {"attempt started → received", send}} {
+		sort.Slice(st.d, func(i, j int) bool { return st.d[i] < st.d[j] })
+		q := func(p float64) time.Duration {
+			return st.d[min(len(st.d)-1, int(p*float64(len(st.d))))].Round(time.Millisecond)
+		}
+		fmt.Printf("  %s: p50 %v, p99 %v, max %v\n", st.name, q(0.5), q(0.99), st.d[len(st.d)-1].Round(time.Millisecond))
+	}
 }
 
 // receiver answers 200 at once and notes when each webhookActionId arrived.
