@@ -128,6 +128,32 @@ func main() {
 
 	// Latency at a fixed rate.
 	rc.reset()
+	// With -breakdown, a probe times a trivial query every 10 ms meanwhile:
+	// how responsive the database itself is (on a shared machine, other
+	// work stalls it now and then).
+	probeStop := make(chan struct{})
+	probeDone := make(chan []time.Duration)
+	go func() {
+		var rtt []time.Duration
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-probeStop:
+				probeDone <- rtt
+				return
+			case <-t.C:
+			}
+			if !*breakdown {
+				continue
+			}
+			start := time.Now()
+			var one int
+			if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err == nil {
+				rtt = append(rtt, time.Since(start))
+			}
+		}
+	}()
 	commits := map[string]time.Time{}
 	var mu sync.Mutex
 	n := int(duration.Seconds() * float64(*rate))
@@ -159,6 +185,8 @@ func main() {
 	}
 	wg.Wait()
 	rc.waitFor(n)
+	close(probeStop)
+	rtt := <-probeDone
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	d.Stop(stopCtx)
 	jobs.Stop(stopCtx)
@@ -177,6 +205,11 @@ func main() {
 		*rate, *duration, q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
 	if *breakdown {
 		stages(ctx, db, commits, rc)
+		sort.Slice(rtt, func(i, j int) bool { return rtt[i] < rtt[j] })
+		if len(rtt) > 0 {
+			fmt.Printf("  database round trip (SELECT 1 every 10 ms): p50 %v, p99 %v, max %v\n", rtt[len(rtt)/2].Round(10*time.Microsecond),
+				rtt[min(len(rtt)-1, len(rtt)*99/100)].Round(10*time.Microsecond), rtt[len(rtt)-1].Round(10*time.Microsecond))
+		}
 	}
 }
 
