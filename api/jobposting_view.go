@@ -266,7 +266,8 @@ func (r *postingRefs) address(p *ashby.JobPosting) *ashby.Address {
 func (r *postingRefs) info(p *ashby.JobPosting, surveys []any) ashby.JobPostingInfo {
 	parts := r.descriptionParts(p)
 	html, plain := joinParts(parts)
-	social := sanitize.PlainText(p.DescriptionHTML)
+	// One line, as Ashby's: block elements' text separated by spaces.
+	social := strings.Join(strings.Fields(sanitize.PlainText(p.DescriptionHTML)), " ")
 	if utf8.RuneCountInString(social) > 200 {
 		social = string([]rune(social)[:197]) + "…"
 	}

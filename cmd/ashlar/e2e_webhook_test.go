@@ -395,9 +395,9 @@ func TestE2EWebhookCLIAndMetrics(t *testing.T) {
 		if sub != "" {
 			args = []string{"webhook", sub, "--help"}
 		}
-		_, errOut, _ := srv.TryCLI(args...) // --help exits 2, as every command's does
-		if !strings.Contains(errOut, "Usage") {
-			t.Fatalf("ashlar %s: %s", strings.Join(args, " "), errOut)
+		out, errOut, err := srv.TryCLI(args...) // help: on stdout, exit 0
+		if err != nil || !strings.Contains(out, "Usage") {
+			t.Fatalf("ashlar %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
 		}
 	}
 
