@@ -129,7 +129,9 @@ func (s *Server) start() {
 	}
 	s.cmd, s.done = cmd, make(chan struct{})
 	urlc := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -153,6 +155,8 @@ func (s *Server) start() {
 	go func() {
 		cmd.Wait()
 		pw.Close()
+		// Every line is in Logs once Stop returns.
+		<-scanned
 		close(s.done)
 	}()
 	select {
