@@ -300,7 +300,7 @@ func publicAddress(l *ashby.Location) ashby.PublicPostalAddress {
 	return ashby.PublicPostalAddress{AddressLocality: pa.AddressLocality, AddressRegion: pa.AddressRegion, AddressCountry: pa.AddressCountry}
 }
 
-// Public renders a posting for the public posting API (reference §10).
+// Public renders a posting for the public posting API (https://developers.ashbyhq.com/docs/public-job-posting-api).
 func (r *postingRefs) public(p *ashby.JobPosting, includeCompensation bool) ashby.PublicJob {
 	it := r.listItem(p)
 	html, plain := joinParts(r.descriptionParts(p))

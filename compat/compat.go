@@ -24,14 +24,14 @@ import (
 	"github.com/ashlarhq/ashlar/rpc"
 )
 
-// endpointsTSV is a copy of ../shared/ashby/endpoints.tsv: one row per
-// path of Ashby's August 2026 OpenAPI description.
+// endpointsTSV has one row per path of Ashby's August 2026 OpenAPI
+// description (the API reference at https://developers.ashbyhq.com/reference), generated from it.
 //
 //go:embed endpoints.tsv
 var endpointsTSV []byte
 
 // laterTSV lists the endpoints documented after that description
-// (reference §6.2).
+// (on https://developers.ashbyhq.com/reference).
 //
 //go:embed later.tsv
 var laterTSV []byte
@@ -62,7 +62,7 @@ type Endpoint struct {
 }
 
 // partnerEndpoints are the paths of the August description that partners
-// host (the assessments framework, reference §12); they carry no
+// host (the assessments framework, https://developers.ashbyhq.com/docs/creating-an-assessments-integration); they carry no
 // permission there.
 var partnerEndpoints = []string{"assessment.list", "assessment.start", "assessment.cancel", "assessment.customField.list"}
 

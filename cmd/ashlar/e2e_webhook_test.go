@@ -116,7 +116,7 @@ func TestE2EWebhookSettings(t *testing.T) {
 		if _, has := raw["secretToken"]; has || raw["id"] != w.ID || raw["enabled"] != true {
 			t.Fatalf("info %v", raw)
 		}
-		// Every §8.5 type is accepted, beyond the spec's 17.
+		// Every type Ashby documents a payload for is accepted, beyond the spec's 17.
 		var job ashby.WebhookSetting
 		must(t, c, "webhook.create", map[string]any{"webhookType": "jobCreate", "requestUrl": rc.URL + "/jobs", "secretToken": "tok-2", "standardWebhooks": true}, &job)
 		if !job.StandardWebhooks || job.StandardWebhooksSecret != webhook.StandardSecret("tok-2") {
