@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
@@ -22,6 +23,8 @@ type Service struct {
 	// (profile URLs, file downloads, apply links).
 	BaseURL string
 	Log     *slog.Logger
+	// keyUsed is when this process last recorded each key's use.
+	keyUsed sync.Map
 }
 
 // New returns a Service on db.
@@ -65,6 +68,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*rpc.Princip
 	}
 	if err != nil {
 		return nil, err
+	}
+	if err := s.touchKey(ctx, k); err != nil {
+		s.Log.Warn("record API key use", "key", k.ID, "error", err)
 	}
 	return &rpc.Principal{OrgID: k.OrgID, KeyID: k.ID, KeyTitle: k.Title, KeyCreated: k.CreatedAt, UserID: k.UserID, Permissions: k.Permissions}, nil
 }
