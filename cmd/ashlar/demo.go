@@ -63,5 +63,5 @@ A candidate's survey page:
   %s
 
 `, org.Name, org.Slug, secret, secret, url, secret, url, url, survey)
-	return nil
+	return printDemoSignIn(ctx, e, srv, url)
 }
