@@ -48,6 +48,10 @@ func (a *App) partnerCreate(q *Request) {
 		"assessments": assess, "workflows": q.Form.Get("workflows") == "on", "createApiKey": q.Form.Get("createKey") == "on"}
 	var p ashby.PartnerIntegration
 	if err := q.Invoke("partnerIntegration.create", req, &p); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.partnersView(q); ok {
 			q.Render(http.StatusUnprocessableEntity, "partners", v.withForm(q.Form, err, map[string]string{"title": "title", "baseUrl": "url", "assessments": "assessments"}))
 		}
@@ -181,6 +185,10 @@ func (a *App) userCreate(q *Request) {
 	err := q.Invoke("user.create", map[string]any{"firstName": strings.TrimSpace(q.Form.Get("firstName")), "lastName": strings.TrimSpace(q.Form.Get("lastName")),
 		"email": email, "globalRole": q.Form.Get("role")}, &u)
 	if err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.usersView(q); ok {
 			q.Render(http.StatusUnprocessableEntity, "users", v.withForm(q.Form, err, userFields))
 		}
@@ -243,6 +251,10 @@ func (a *App) userRole(q *Request) {
 	}
 	var u ashby.User
 	if err := q.Invoke("user.update", map[string]any{"userId": id, "globalRole": q.Form.Get("role")}, &u); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.userView(q, id); ok {
 			q.Render(http.StatusUnprocessableEntity, "user", v.withForm(q.Form, err, map[string]string{"globalRole": "role", "userId": "role"}))
 		}
@@ -331,6 +343,10 @@ func (a *App) organization(q *Request) {
 func (a *App) organizationUpdate(q *Request) {
 	req := map[string]any{"name": q.Form.Get("name"), "timezone": strings.TrimSpace(q.Form.Get("timezone"))}
 	if err := q.Invoke("organization.update", req, nil); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.orgView(q); ok {
 			q.Render(http.StatusUnprocessableEntity, "organization", v.withForm(q.Form, err, map[string]string{"name": "name", "timezone": "timezone"}))
 		}
@@ -346,8 +362,14 @@ func (a *App) boardTheme(q *Request) {
 	}
 	theme := map[string]string{"primaryColor": q.Form.Get("color"), "logoUrl": strings.TrimSpace(q.Form.Get("logo"))}
 	if err := q.Invoke("jobBoard.update", map[string]any{"jobBoardId": id, "theme": theme}, nil); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.orgView(q); ok {
-			q.Render(http.StatusUnprocessableEntity, "organization", v.withForm(q.Form, err, map[string]string{}))
+			// The organization's own fields keep their values.
+			form := url.Values{"name": v.values["name"], "timezone": v.values["timezone"]}
+			q.Render(http.StatusUnprocessableEntity, "organization", v.withForm(form, err, map[string]string{}))
 		}
 		return
 	}
@@ -435,7 +457,7 @@ func (a *App) auditLog(q *Request) {
 	v.values = qs
 	next, err := q.List("auditLog.list", req, &d.Entries)
 	if err != nil {
-		if ae, ok := ashby.AsError(err); ok && ae.Status < 500 {
+		if correctable(err) {
 			v.withForm(qs, err, map[string]string{"startDate": "from", "endDate": "to", "targetIds": "object", "actorIds": "actor"})
 			q.Render(http.StatusUnprocessableEntity, "auditlog", v)
 			return

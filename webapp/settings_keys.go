@@ -86,6 +86,10 @@ func (a *App) apiKeyCreate(q *Request) {
 	var k ashby.APIKey
 	err := q.Invoke("apiKey.create", map[string]any{"title": q.Form.Get("title"), "permissions": q.Form["permissions"]}, &k)
 	if err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		v, ok := a.keysView(q)
 		if !ok {
 			return

@@ -88,6 +88,10 @@ func (a *App) postingUpdate(q *Request) {
 		req["title"] = t
 	}
 	if err := q.Invoke("jobPosting.update", req, nil); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.postingView(q, id); ok {
 			q.Render(http.StatusUnprocessableEntity, "posting", v.withForm(q.Form, err, map[string]string{"title": "title", "description": "description", "description.content": "description"}))
 		}
@@ -286,6 +290,10 @@ func (a *App) formChange(q *Request) {
 		return
 	}
 	if err := q.Invoke("jobPosting.updateSettings", map[string]any{"jobPostingId": id, "applicationFormDefinition": def}, nil); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		q.Render(http.StatusUnprocessableEntity, "form", v.withForm(q.Form, err, map[string]string{}))
 		return
 	}

@@ -97,6 +97,10 @@ func (a *App) webhookCreate(q *Request) {
 	err := q.Invoke("webhook.create", map[string]any{"webhookType": q.Form.Get("type"), "requestUrl": strings.TrimSpace(q.Form.Get("url")),
 		"secretToken": q.Form.Get("secret"), "standardWebhooks": q.Form.Get("standard") == "on"}, &s)
 	if err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		v, ok := a.webhooksView(q)
 		if ok {
 			q.Render(http.StatusUnprocessableEntity, "webhooks", v.withForm(q.Form, err, webhookFields))
@@ -149,6 +153,10 @@ func (a *App) webhookUpdate(q *Request) {
 		req["secretToken"] = s
 	}
 	if err := q.Invoke("webhook.update", req, nil); err != nil {
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
 		if v, ok := a.webhookView(q, id); ok {
 			q.Render(http.StatusUnprocessableEntity, "webhook", v.withForm(q.Form, err, webhookFields))
 		}

@@ -669,7 +669,15 @@ func (q *Request) fail(err error) {
 	q.message(http.StatusInternalServerError, "Something went wrong", "The page could not be loaded because of a problem on our side. Try again in a moment.")
 }
 
-// failOrNotFound is fail for a page about one object named in the URL.
+// correctable reports whether err is a refusal the person can correct in
+// the form (invalid input and the like); other errors (not found, no
+// permission, failures) are answered by fail instead of the form.
+func correctable(err error) bool {
+	ae, ok := ashby.AsError(err)
+	return ok && ae.Status < 500 && !strings.HasSuffix(ae.Code, "_not_found") && ae.Code != ashby.CodeMissingEndpointPermission
+}
+
+// id is the object id named in the URL; anything but a UUID is a 404.
 func (q *Request) id(name string) (string, bool) {
 	id := strings.ToLower(q.R.PathValue(name))
 	if !ashby.IsUUID(id) {
