@@ -156,13 +156,13 @@ var funcs = template.FuncMap{
 	"safeHTML": func(s string) template.HTML { return template.HTML(s) },
 }
 
+// prettyJSON indents JSON for reading, keeping its keys in the order sent.
 func prettyJSON(s string) string {
-	var v any
-	if json.Unmarshal([]byte(s), &v) != nil {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(s), "", "  ") != nil {
 		return s
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return string(b)
+	return buf.String()
 }
 
 func (a *App) parseTemplates() error {
@@ -489,6 +489,26 @@ func (v *view) Date(t any) string {
 		return ""
 	}
 	return tt.In(v.loc).Format("2 Jan 2006 15:04 MST")
+}
+
+// Time is Date with seconds, for logs.
+func (v *view) Time(t any) string {
+	d := v.Date(t)
+	if d == "" {
+		return d
+	}
+	var tt time.Time
+	switch x := t.(type) {
+	case ashby.Time:
+		tt = x.Time
+	case *ashby.Time:
+		tt = x.Time
+	case time.Time:
+		tt = x
+	case *time.Time:
+		tt = *x
+	}
+	return tt.In(v.loc).Format("2 Jan 2006 15:04:05 MST")
 }
 
 // DateISO is a time as the datetime attribute of <time>.
