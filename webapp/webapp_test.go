@@ -105,7 +105,6 @@ type browser struct {
 	f    *fixture
 	hc   *http.Client
 	csrf string
-	ip   string
 }
 
 func (f *fixture) browser() *browser {
