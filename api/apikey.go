@@ -283,6 +283,20 @@ func (s *Service) organizationUpdate(ctx context.Context, c *rpc.Call, req *orga
 		if err != nil || len(changed) == 0 {
 			return err
 		}
+		if _, renamed := changed["name"]; renamed {
+			// The careers site shows the name from board snapshots, rebuilt
+			// when a board's version moves: rewriting each board (unchanged,
+			// so unaudited) moves it.
+			boards, err := JobBoards.Find(ctx, tx, c.Org(), store.Filter{IncludeArchived: true})
+			if err != nil {
+				return err
+			}
+			for _, b := range boards {
+				if _, err := JobBoards.Update(ctx, tx, c.Org(), b.ID, func(*ashby.JobBoardSettings) error { return nil }); err != nil {
+					return err
+				}
+			}
+		}
 		return audit.Record(ctx, tx, audit.Change{Org: c.Org(), Kind: "organization", ID: c.Org(), Name: name, Action: audit.ActionUpdated, Changed: changed})
 	})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ashlarhq/ashlar/accounts"
+	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
@@ -412,6 +413,83 @@ func TestAuditNamesTheUser(t *testing.T) {
 		// The log page shows it.
 		if r := b.get("/app/settings/audit-log?actor=" + g.admin.ID); !strings.Contains(r.body, `User &#34;Pat admin&#34; created api key &#34;Warehouse sync&#34;`) {
 			t.Fatalf("audit log page:\n%s", r.body)
+		}
+	})
+}
+
+// Renaming the organization in the console reaches the careers site: the
+// boards' version moves, so their snapshots are rebuilt.
+func TestRenameMovesBoardVersion(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, webapp.Options{})
+		g := f.newOrg("Acme")
+		before, err := api.BoardVersion(context.Background(), db, g.o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := f.browser()
+		b.signIn(g.email)
+		b.get("/app/settings/organization")
+		if r := b.post("/app/settings/organization", url.Values{"name": {"Acme Robotics"}, "timezone": {"Europe/Berlin"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("save organization: %d\n%s", r.status, r.body)
+		}
+		after, _ := api.BoardVersion(context.Background(), db, g.o.ID)
+		o, _ := db.OrgByID(context.Background(), g.o.ID)
+		if after == before || o.Name != "Acme Robotics" {
+			t.Fatalf("after renaming to %q the board version stayed %s", o.Name, after)
+		}
+		var entries []ashby.AuditLogEntry
+		g.invoke("auditLog.list", map[string]any{"categories": []string{"organization.updated", "jobBoard.updated"}}, &entries)
+		if len(entries) != 1 || entries[0].ChangedFields["name"].From == nil || entries[0].ChangedFields["timezone"].To == nil {
+			t.Fatalf("audit entries of the rename: %+v", entries)
+		}
+	})
+}
+
+// The form builder adds a question of every Ashby field type, and the
+// API accepts each.
+func TestFormBuilderEveryFieldType(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, webapp.Options{})
+		g := f.newOrg("Acme")
+		o := g.objects(t)
+		b := f.browser()
+		b.signIn(g.email)
+		page := b.get("/app/settings/postings/" + o.posting + "/form")
+		types := regexp.MustCompile(`<option value="([A-Za-z]+)"`).FindAllStringSubmatch(page.body, -1)
+		if len(types) != 21 {
+			t.Fatalf("the builder offers %d field types, Ashby has 21", len(types))
+		}
+		for _, m := range types {
+			r := b.post("/app/settings/postings/"+o.posting+"/form", url.Values{"action": {"add"}, "title": {"A " + m[1] + " question"}, "type": {m[1]},
+				"options": {"One\nTwo"}, "section": {"0"}, "required": {"on"}, "hint": {"Say <more>"}})
+			if r.status != http.StatusSeeOther {
+				t.Errorf("add a %s question: %d\n%s", m[1], r.status, r.body)
+			}
+		}
+		var p ashby.JobPostingInfo
+		g.invoke("jobPosting.info", map[string]any{"jobPostingId": o.posting, "includeUnpublishedJobPostings": true}, &p)
+		fields := p.ApplicationFormDefinition.Sections[0].Fields
+		if len(fields) != 2+len(types) {
+			t.Fatalf("%d fields after adding %d", len(fields), len(types))
+		}
+		last := fields[len(fields)-1]
+		if !last.IsRequired || last.DescriptionHTML != "<p>Say &lt;more&gt;</p>" {
+			t.Fatalf("last question: %+v", last)
+		}
+		// Reorder, require, remove.
+		b.post("/app/settings/postings/"+o.posting+"/form", url.Values{"action": {"up"}, "section": {"0"}, "index": {"2"}})
+		b.post("/app/settings/postings/"+o.posting+"/form", url.Values{"action": {"optional"}, "section": {"0"}, "index": {"1"}})
+		b.post("/app/settings/postings/"+o.posting+"/form", url.Values{"action": {"remove"}, "section": {"0"}, "index": {"3"}})
+		var p2 ashby.JobPostingInfo
+		g.invoke("jobPosting.info", map[string]any{"jobPostingId": o.posting, "includeUnpublishedJobPostings": true}, &p2)
+		got := p2.ApplicationFormDefinition.Sections[0].Fields
+		if len(got) != len(fields)-1 || got[1].Field.Title != "A "+types[0][1]+" question" || got[1].IsRequired || got[2].Field.Title != "Email" || got[3].Field.Title != fields[4].Field.Title {
+			t.Fatalf("after reordering: %v, %v (required %v), %v, %v; %d fields of %d", got[0].Field.Title, got[1].Field.Title, got[1].IsRequired, got[2].Field.Title, got[3].Field.Title, len(got), len(fields))
+		}
+		// The preview renders every type.
+		if r := b.get("/app/settings/postings/" + o.posting + "/form/preview"); r.status != http.StatusOK || strings.Count(r.body, `class="field`) < len(got) {
+			t.Fatalf("preview: %d", r.status)
 		}
 	})
 }
