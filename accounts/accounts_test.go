@@ -273,3 +273,11 @@ func TestSignInLink(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// BenchmarkHashPassword measures one argon2id hash at Ashlar's cost: what
+// every sign-in and password change spends.
+func BenchmarkHashPassword(b *testing.B) {
+	for b.Loop() {
+		accounts.HashPassword("correct horse battery")
+	}
+}
