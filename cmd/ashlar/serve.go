@@ -36,6 +36,7 @@ type serveConfig struct {
 
 	Files    filesConfig
 	Public   careersConfig
+	WebApp   webAppConfig
 	Webhooks webhookConfig
 	Partners partnerConfig
 }
@@ -54,6 +55,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
 	c.Files.define(fs)
 	c.Public.define(fs)
+	c.WebApp.define(fs)
 	c.Webhooks.define(fs)
 	c.Partners.define(fs)
 }
@@ -73,7 +75,7 @@ func (c *serveConfig) check() error {
 	if c.RateBurst == 0 {
 		c.RateBurst = int(2 * c.RateLimit)
 	}
-	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check} {
+	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -195,6 +197,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startPublicPages(srv, c.Public); err != nil {
 		return nil, fmt.Errorf("careers site: %w", err)
+	}
+	if err := startWebApp(ctx, srv, c.WebApp, baseURL); err != nil {
+		return nil, fmt.Errorf("web app: %w", err)
 	}
 	if err := startWebhooks(srv, c.Webhooks, c.Demo, reg); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
