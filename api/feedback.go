@@ -13,8 +13,8 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Feedback forms, submitted feedback and feedback requests (reference
-// §7.12; choices in docs/interviews.md).
+// Feedback forms, submitted feedback and feedback requests (https://developers.ashbyhq.com/reference/applicationfeedbacklist;
+// choices in docs/interviews.md).
 
 func init() { register((*Service).feedbackEndpoints) }
 
@@ -240,7 +240,7 @@ func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedback
 		}
 		var user *ashby.User
 		if req.UserID != "" {
-			user, err = mustExist(ctx, tx, Users, org, string(req.UserID), "user", "userId")
+			user, err = mustShare(ctx, tx, Users, org, string(req.UserID), "user", "userId")
 		} else {
 			user, err = s.actingUser(ctx, tx, c)
 		}
@@ -402,7 +402,7 @@ func (s *Service) feedbackRequestCreate(ctx context.Context, c *rpc.Call, req *f
 		if err != nil {
 			return err
 		}
-		user, err := mustExist(ctx, tx, Users, org, string(req.InterviewerUserID), "user", "interviewerUserId")
+		user, err := mustShare(ctx, tx, Users, org, string(req.InterviewerUserID), "user", "interviewerUserId")
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// candidate.pushToHris (reference §6.2; docs/compatibility.md#push-to-hris).
+// candidate.pushToHris (https://developers.ashbyhq.com/reference/candidatepushtohris; docs/compatibility.md#push-to-hris).
 // In Ashby it runs the "Add Candidate Data" flow of a connected HRIS.
 // Ashlar connects to no HRIS: a push is recorded (one record per
 // application and system, counting repeats, as Ashby re-pushes when asked
@@ -99,7 +99,7 @@ func (s *Service) candidatePushToHris(ctx context.Context, c *rpc.Call, req *can
 			return e
 		}
 		now := s.now()
-		push, err = HRISPushes.FindOne(ctx, tx, org, store.Filter{Unique: app.ID + "|" + lc(system), IncludeArchived: true})
+		push, err = HRISPushes.FindOneForUpdate(ctx, tx, org, store.Filter{Unique: app.ID + "|" + lc(system), IncludeArchived: true})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			push = &HRISPush{ID: ashby.NewID(), ApplicationID: app.ID, CandidateID: cand.ID, ExternalSystem: system, FirstPushedAt: now}

@@ -15,7 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Interview schedules and their events (reference §7.11; choices in
+// Interview schedules and their events (https://developers.ashbyhq.com/reference/interviewschedulelist; choices in
 // docs/interviews.md).
 //
 // A schedule document embeds its events, and each event is also stored on
@@ -93,7 +93,7 @@ var InterviewEvents = store.Kind[ashby.InterviewEvent]{Name: "interview_event", 
 }}
 
 // scheduleMeta is a schedule's internal data: the API key that created it,
-// which alone may update it (reference §6.1, interviewSchedule.update).
+// which alone may update it (https://developers.ashbyhq.com/reference/interviewscheduleupdate).
 type scheduleMeta struct {
 	KeyID string `json:"keyId"`
 }
@@ -232,6 +232,13 @@ func emitScheduleUpdate(ctx context.Context, tx *store.Tx, org string, sched *as
 
 // putSchedule stores a schedule and those of its events in changed.
 func (s *Service) putSchedule(ctx context.Context, tx *store.Tx, org string, sched *ashby.InterviewSchedule, changed map[string]bool) error {
+	if len(changed) > 0 {
+		// Event records are copies of the schedule's events, written only
+		// here; lock the stored ones before overwriting them.
+		if _, err := InterviewEvents.FindForUpdate(ctx, tx, org, store.Filter{Parent: sched.ID, IncludeArchived: true}); err != nil {
+			return err
+		}
+	}
 	for i := range sched.InterviewEvents {
 		if e := &sched.InterviewEvents[i]; changed[e.ID] {
 			if err := InterviewEvents.Put(ctx, tx, org, e); err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,11 +33,8 @@ func (s *Service) postingRefs(ctx context.Context, q store.Q, org string, ps []*
 		return nil, err
 	}
 	r := &postingRefs{org: o, baseURL: s.BaseURL, depts: map[string]*ashby.Department{}, locs: map[string]*ashby.Location{}, boards: map[string]*ashby.JobBoardSettings{}}
-	var jobIDs []string
-	for _, p := range ps {
-		jobIDs = append(jobIDs, p.JobID)
-	}
-	if r.jobs, err = Jobs.GetMany(ctx, q, org, jobIDs); err != nil {
+	r.jobs = map[string]*ashby.Job{}
+	if err := r.addJobs(ctx, q, org, ps); err != nil {
 		return nil, err
 	}
 	// Departments, locations and boards are few per organization; loading
@@ -63,6 +61,22 @@ func (s *Service) postingRefs(ctx context.Context, q store.Q, org string, ps []*
 		r.boards[b.ID] = b
 	}
 	return r, nil
+}
+
+// addJobs loads the jobs of more postings.
+func (r *postingRefs) addJobs(ctx context.Context, q store.Q, org string, ps []*ashby.JobPosting) error {
+	var ids []string
+	for _, p := range ps {
+		if r.jobs[p.JobID] == nil {
+			ids = append(ids, p.JobID)
+		}
+	}
+	jobs, err := Jobs.GetMany(ctx, q, org, ids)
+	if err != nil {
+		return err
+	}
+	maps.Copy(r.jobs, jobs)
+	return nil
 }
 
 func (r *postingRefs) job(p *ashby.JobPosting) *ashby.Job {
@@ -266,7 +280,8 @@ func (r *postingRefs) address(p *ashby.JobPosting) *ashby.Address {
 func (r *postingRefs) info(p *ashby.JobPosting, surveys []any) ashby.JobPostingInfo {
 	parts := r.descriptionParts(p)
 	html, plain := joinParts(parts)
-	social := sanitize.PlainText(p.DescriptionHTML)
+	// One line, as Ashby's: block elements' text separated by spaces.
+	social := strings.Join(strings.Fields(sanitize.PlainText(p.DescriptionHTML)), " ")
 	if utf8.RuneCountInString(social) > 200 {
 		social = string([]rune(social)[:197]) + "…"
 	}
@@ -299,7 +314,7 @@ func publicAddress(l *ashby.Location) ashby.PublicPostalAddress {
 	return ashby.PublicPostalAddress{AddressLocality: pa.AddressLocality, AddressRegion: pa.AddressRegion, AddressCountry: pa.AddressCountry}
 }
 
-// Public renders a posting for the public posting API (reference §10).
+// Public renders a posting for the public posting API (https://developers.ashbyhq.com/docs/public-job-posting-api).
 func (r *postingRefs) public(p *ashby.JobPosting, includeCompensation bool) ashby.PublicJob {
 	it := r.listItem(p)
 	html, plain := joinParts(r.descriptionParts(p))

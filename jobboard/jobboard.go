@@ -1,4 +1,4 @@
-// Package jobboard serves Ashby's public Job Postings API (reference §10):
+// Package jobboard serves Ashby's public Job Postings API (https://developers.ashbyhq.com/docs/public-job-posting-api):
 //
 //	GET /posting-api/job-board/{name}[?includeCompensation=true]
 //
@@ -83,7 +83,7 @@ func New(svc *api.Service, o Options) *Handler {
 			o.Log.Warn("posting API: no directory for large responses; serving them from memory", "error", err)
 		}
 	}
-	api.OnPostingsChanged(h.invalidate)
+	svc.OnPostingsChanged(h.invalidate)
 	return h
 }
 

@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -50,11 +53,11 @@ type DB struct {
 	// beforeCommit hooks run inside transactions that wrote records.
 	beforeCommit []func(ctx context.Context, tx *Tx) error
 	capture      bool
-	stmtMu       sync.RWMutex
-	stmts        map[string]*sql.Stmt
-	wstmtMu      sync.Mutex
-	wstmts       map[string]*sql.Stmt
-	dsn          string
+	// stmts caches prepared reads; wstmts statements prepared on SQLite's
+	// single write connection.
+	stmts, wstmts stmtCache
+	dsn           string
+	path          string // the SQLite file
 
 	// Now is the clock; tests replace it to age tokens.
 	Now func() time.Time
@@ -70,20 +73,56 @@ const (
 )
 
 // ParseDSN tells which engine a DSN selects and returns the driver DSN.
-// "postgres://…" and "postgresql://…" select PostgreSQL; "sqlite:PATH" or a
-// bare path selects SQLite.
+// PostgreSQL: a "postgres://" or "postgresql://" URL, or a libpq
+// key=value string ("host=… dbname=…"). SQLite: "sqlite:PATH", a
+// "file:" URI or a bare path. Any other scheme ("mysql://…") is refused
+// rather than taken for a file name.
 func ParseDSN(dsn string) (Engine, string, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return Postgres, dsn, nil
-	case strings.HasPrefix(dsn, "sqlite:"):
-		dsn = strings.TrimPrefix(dsn, "sqlite:")
-		dsn = strings.TrimPrefix(dsn, "//")
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && schemeRE.MatchString(scheme) {
+		switch strings.ToLower(scheme) {
+		case "postgres", "postgresql":
+			return Postgres, dsn, nil
+		case "sqlite":
+		default:
+			return 0, "", fmt.Errorf("unsupported database %q: use a postgres:// or postgresql:// URL, a libpq key=value string (host=… dbname=…), or a SQLite path (or sqlite:PATH)", scheme+"://…")
+		}
 	}
-	if dsn == "" {
+	if keywordRE.MatchString(dsn) {
+		return Postgres, dsn, nil
+	}
+	if rest, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		dsn = strings.TrimPrefix(rest, "//")
+	}
+	if strings.TrimSpace(dsn) == "" {
 		return 0, "", errors.New("empty database path")
 	}
 	return SQLite, dsn, nil
+}
+
+var (
+	schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+	// keywordRE recognises a libpq connection string by its first
+	// keyword; a SQLite file whose name looks like one needs sqlite:.
+	keywordRE = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|connect_timeout|application_name|options|target_session_attrs)\s*=`)
+)
+
+// sqliteOpenError names the file and, where the driver's message does
+// not, the reason it could not be opened.
+func sqliteOpenError(path string, err error) error {
+	reason := ""
+	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+		reason = "it is a directory"
+	} else if dir := filepath.Dir(path); dir != "" {
+		if st, serr := os.Stat(dir); serr != nil {
+			reason = fmt.Sprintf("its directory %s does not exist", dir)
+		} else if !st.IsDir() {
+			reason = fmt.Sprintf("%s is not a directory", dir)
+		}
+	}
+	if reason != "" {
+		return fmt.Errorf("open SQLite database %s: %s (%w)", path, reason, err)
+	}
+	return fmt.Errorf("open SQLite database %s: %w", path, err)
 }
 
 // Open opens the database the DSN names. It does not migrate; call Migrate.
@@ -133,29 +172,22 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		db.w, db.r = w, r
+		db.w, db.r, db.path = w, r, path
 	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", engine, err)
+		if engine == SQLite {
+			return nil, sqliteOpenError(db.path, err)
+		}
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stmtMu.Lock()
-	for _, st := range db.stmts {
-		st.Close()
-	}
-	db.stmts = nil
-	db.stmtMu.Unlock()
-	db.wstmtMu.Lock()
-	for _, st := range db.wstmts {
-		st.Close()
-	}
-	db.wstmts = nil
-	db.wstmtMu.Unlock()
+	db.stmts.close()
+	db.wstmts.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -165,6 +197,15 @@ func (db *DB) Close() error {
 
 // Engine reports which engine this DB runs on.
 func (db *DB) Engine() Engine { return db.engine }
+
+// PoolStats reports the connection pools for metrics: "read" and
+// "write" on SQLite, one "pool" on PostgreSQL.
+func (db *DB) PoolStats() map[string]sql.DBStats {
+	if db.r == db.w {
+		return map[string]sql.DBStats{"pool": db.w.Stats()}
+	}
+	return map[string]sql.DBStats{"read": db.r.Stats(), "write": db.w.Stats()}
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }
@@ -214,36 +255,69 @@ func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	return db.r.QueryRowContext(ctx, q, args...)
 }
 
-// maxStmts bounds the prepared statement cache; queries beyond it (say,
-// IN lists of many lengths) are prepared per call as before.
+// maxStmts bounds each prepared-statement cache. When one is full, an
+// arbitrary entry is evicted and closed (database/sql closes it once the
+// queries still using it finish), so that queries of many shapes (IN
+// lists of many lengths) cannot grow it without bound.
 const maxStmts = 512
+
+// stmtCache holds prepared statements by query text.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(q string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	st, ok := c.m[q]
+	c.mu.RUnlock()
+	return st, ok
+}
+
+// add stores st for q and returns the statement to use: st, or the one
+// another goroutine stored first (st is then closed).
+func (c *stmtCache) add(q string, st *sql.Stmt) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok {
+		st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxStmts {
+		for old, ost := range c.m { // map order: an arbitrary victim
+			delete(c.m, old)
+			ost.Close()
+			break
+		}
+	}
+	c.m[q] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
 
 // stmt returns a prepared statement for a read query. Preparing once and
 // reusing it saves SQLite from parsing the SQL on every page, which showed
 // up in list profiles.
 func (db *DB) stmt(ctx context.Context, q string) *sql.Stmt {
-	db.stmtMu.RLock()
-	st, ok := db.stmts[q]
-	n := len(db.stmts)
-	db.stmtMu.RUnlock()
-	if ok || n >= maxStmts {
+	if st, ok := db.stmts.get(q); ok {
 		return st
 	}
 	st, err := db.r.PrepareContext(ctx, q)
 	if err != nil {
 		return nil // let the plain query report the error
 	}
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if prev, ok := db.stmts[q]; ok {
-		st.Close()
-		return prev
-	}
-	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
-	}
-	db.stmts[q] = st
-	return st
+	return db.stmts.add(q, st)
 }
 
 // ExecContext on a DB runs on the write pool, outside any transaction.
@@ -263,6 +337,10 @@ type Tx struct {
 	notified map[string]bool
 	written  []Written
 	seen     map[docKey][]byte
+	// locked records what this transaction knows under lock about each
+	// record it read for update, inserted or deleted; Put overwrites only
+	// records it holds (see Kind.Put).
+	locked map[docKey]lockState
 	// unprepared are statements run without a prepared statement, to
 	// prepare once the write connection is free again.
 	unprepared []string
@@ -301,10 +379,7 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if tx.db.engine != SQLite {
 		return nil
 	}
-	db := tx.db
-	db.wstmtMu.Lock()
-	st, ok := db.wstmts[q]
-	db.wstmtMu.Unlock()
+	st, ok := tx.db.wstmts.get(q)
 	if !ok {
 		// The write connection is this transaction's until it ends, so
 		// the statement is prepared for later transactions once it has.
@@ -319,27 +394,14 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 // prepareWrites prepares statements a finished transaction ran unprepared.
 func (db *DB) prepareWrites(ctx context.Context, qs []string) {
 	for _, q := range qs {
-		db.wstmtMu.Lock()
-		_, ok := db.wstmts[q]
-		full := len(db.wstmts) >= maxStmts
-		db.wstmtMu.Unlock()
-		if ok || full {
+		if _, ok := db.wstmts.get(q); ok {
 			continue
 		}
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			continue // the query keeps running unprepared
 		}
-		db.wstmtMu.Lock()
-		if _, ok := db.wstmts[q]; ok {
-			st.Close()
-		} else {
-			if db.wstmts == nil {
-				db.wstmts = map[string]*sql.Stmt{}
-			}
-			db.wstmts[q] = st
-		}
-		db.wstmtMu.Unlock()
+		db.wstmts.add(q, st)
 	}
 }
 
@@ -387,6 +449,24 @@ type Written struct {
 func (db *DB) CaptureChanges() { db.capture = true }
 
 type docKey struct{ org, kind, id string }
+
+// lockState is what a transaction knows about a record under lock.
+type lockState uint8
+
+const (
+	unknown lockState = iota // never read with a lock: Put may only insert it
+	held                     // exists, and this transaction holds its row lock
+	absent                   // a locking read found nothing (or this transaction deleted it)
+)
+
+func (tx *Tx) setLock(org, kind, id string, st lockState) {
+	if tx.locked == nil {
+		tx.locked = map[docKey]lockState{}
+	}
+	tx.locked[docKey{org, kind, id}] = st
+}
+
+func (tx *Tx) lockOf(org, kind, id string) lockState { return tx.locked[docKey{org, kind, id}] }
 
 // remember notes a document's current state in this transaction (nil:
 // absent), so that a later write knows what it replaces.
@@ -453,6 +533,39 @@ func (tx *Tx) ChangeTx(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("assign change position: %w", err)
 	}
 	return tx.chg, nil
+}
+
+// NextInSeries returns the next number of a named series (say, one per
+// organization) in this transaction. The first use seeds the series with
+// what seed returns (the highest number already taken). The series' row
+// stays locked until the transaction ends, so concurrent transactions
+// draw distinct numbers, and a rolled-back draw is drawn again.
+func (tx *Tx) NextInSeries(ctx context.Context, name string, seed func() (int64, error)) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value`, name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		start, serr := seed()
+		if serr != nil {
+			return 0, fmt.Errorf("seed series %s: %w", name, serr)
+		}
+		if _, serr := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, start); serr != nil {
+			return 0, fmt.Errorf("seed series %s: %w", name, serr)
+		}
+		err = tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value`, name).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("next in series %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// RaiseSeries makes sure the series' next number is above n, once n has
+// been taken by hand. A series not used yet is left to its seed.
+func (tx *Tx) RaiseSeries(ctx context.Context, name string, n int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = $2 WHERE name = $1 AND value < $2`, name, n); err != nil {
+		return fmt.Errorf("raise series %s: %w", name, err)
+	}
+	return nil
 }
 
 // Horizon returns the change position below which every transaction has
@@ -523,6 +636,9 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, errInsertRace) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"

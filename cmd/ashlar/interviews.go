@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"time"
 
 	"github.com/ashlarhq/ashlar/jobqueue"
@@ -17,28 +16,24 @@ import (
 // (package jobqueue), so one process runs it per interval; were two to
 // run at once, each change is still made once, under the schedule's lock.
 
-func init() {
-	var every *time.Duration
-	serveHooks = append(serveHooks, serveHook{
-		name: "interview statuses",
-		flags: func(fs *flag.FlagSet) {
-			every = fs.Duration("interview-status-interval", time.Minute, "how often to move interview schedules whose interviews have ended on to WaitingOnFeedback or Complete (0: only when schedules are listed)")
-		},
-		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
-			if *every <= 0 {
-				return nil
+func defineInterviewFlags(fs *flagSet, every *time.Duration) {
+	fs.DurationVar(every, "interview-status-interval", time.Minute, "how often to move interview schedules whose interviews have ended on to WaitingOnFeedback or Complete (0: only when schedules are listed)")
+}
+
+// startInterviewStatuses makes the advance a periodic job of the
+// server's queue: one process runs it per interval.
+func startInterviewStatuses(srv *server.Server, every time.Duration) error {
+	if every <= 0 {
+		return nil
+	}
+	return srv.Jobs.Register(jobqueue.Kind{
+		Name: "interviews.advance-statuses", Every: every, Timeout: 5 * time.Minute, MaxAttempts: 1,
+		Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
+			if err := srv.Service.AdvanceInterviewSchedules(ctx); err != nil {
+				srv.Log.Warn("advance interview schedules", "err", err)
+				return jobqueue.Result{State: jobqueue.Failed, Outcome: "error", Err: err.Error()}
 			}
-			// A periodic job: one run per interval across the processes.
-			return srv.Jobs.Register(jobqueue.Kind{
-				Name: "interviews.advance-statuses", Every: *every, Timeout: 5 * time.Minute, MaxAttempts: 1,
-				Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
-					if err := srv.Service.AdvanceInterviewSchedules(ctx); err != nil {
-						srv.Log.Warn("advance interview schedules", "err", err)
-						return jobqueue.Result{State: jobqueue.Failed, Outcome: "error", Err: err.Error()}
-					}
-					return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success"}
-				}},
-			})
-		},
+			return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success"}
+		}},
 	})
 }
