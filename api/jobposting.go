@@ -428,7 +428,7 @@ func filterJobPostingIDs(ctx context.Context, q store.Q, org string, docs [][]by
 
 type descriptionInput struct {
 	Type    string `json:"type" required:"true" enum:"text/html"`
-	Content string `json:"content" required:"true"`
+	Content string `json:"content" required:"true" maxLength:"long"`
 }
 
 type jobPostingUpdateRequest struct {
@@ -667,7 +667,7 @@ func (s *Service) applySettings(ctx context.Context, tx *store.Tx, org string, p
 type jobPostingCreateRequest struct {
 	JobID           ashby.ID `json:"jobId" required:"true"`
 	Title           string   `json:"title,omitempty" doc:"Default: the job's title."`
-	DescriptionHTML string   `json:"descriptionHtml,omitempty"`
+	DescriptionHTML string   `json:"descriptionHtml,omitempty" maxLength:"long"`
 	Status          string   `json:"status,omitempty" enum:"Draft,Published" doc:"Default Draft."`
 	postingSettings
 }

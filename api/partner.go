@@ -114,8 +114,8 @@ func (s *Service) partnerEndpoints() []*rpc.Endpoint {
 
 type partnerCreateRequest struct {
 	Title       string `json:"title" required:"true"`
-	BaseURL     string `json:"baseUrl" required:"true" doc:"Where the partner hosts its endpoints: Ashlar POSTs to baseUrl + \"/assessment.start\" and so on. https (http only with --partner-allow-private)."`
-	PartnerKey  string `json:"partnerKey,omitempty" doc:"The key the partner gave you: sent as the HTTP Basic user name of every call. Never returned."`
+	BaseURL     string `json:"baseUrl" required:"true" doc:"Where the partner hosts its endpoints: Ashlar POSTs to baseUrl + \"/assessment.start\" and so on. https (http only with --partner-allow-private)." maxLength:"url"`
+	PartnerKey  string `json:"partnerKey,omitempty" doc:"The key the partner gave you: sent as the HTTP Basic user name of every call. Never returned." maxLength:"1024"`
 	Assessments *bool  `json:"assessments,omitempty" doc:"The partner serves assessments (default true)."`
 	Workflows   bool   `json:"workflows,omitempty" doc:"The partner serves workflows."`
 	Enabled     *bool  `json:"enabled,omitempty" doc:"Opt in now (default true)."`
@@ -231,8 +231,8 @@ func (s *Service) partnerList(ctx context.Context, c *rpc.Call, req *partnerList
 type partnerUpdateRequest struct {
 	PartnerIntegrationID ashby.ID `json:"partnerIntegrationId" required:"true"`
 	Title                *string  `json:"title,omitempty"`
-	BaseURL              *string  `json:"baseUrl,omitempty"`
-	PartnerKey           *string  `json:"partnerKey,omitempty" doc:"A new key; \"\" removes it."`
+	BaseURL              *string  `json:"baseUrl,omitempty" maxLength:"url"`
+	PartnerKey           *string  `json:"partnerKey,omitempty" doc:"A new key; \"\" removes it." maxLength:"1024"`
 	Enabled              *bool    `json:"enabled,omitempty" doc:"false opts the organization out: the partner is no longer called, and its stage triggers do nothing."`
 	Assessments          *bool    `json:"assessments,omitempty"`
 	Workflows            *bool    `json:"workflows,omitempty"`

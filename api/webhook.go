@@ -38,8 +38,8 @@ func (s *Service) webhookEndpoints() []*rpc.Endpoint {
 // The enum tag must equal ashby.WebhookTypesEnum (a test checks it).
 type webhookCreateRequest struct {
 	WebhookType      string `json:"webhookType" required:"true" enum:"applicationSubmit,applicationUpdate,candidateHire,candidateStageChange,candidateDelete,candidateMerge,interviewPlanTransition,interviewScheduleCreate,interviewScheduleUpdate,jobCreate,jobUpdate,jobPostingUpdate,jobPostingPublish,jobPostingUnpublish,jobPostingDelete,offerCreate,offerUpdate,offerDelete,openingCreate,pushToHRIS,surveySubmit,signatureRequestUpdate,takeHomeAssignmentAssigned,takeHomeAssignmentSubmitted,takeHomeAssignmentCompleted,takeHomeAssignmentCancelled,ping" doc:"The event type to send. Every event of reference §8.5 is accepted, not only the 17 of Ashby's spec enum."`
-	RequestURL       string `json:"requestUrl" required:"true" doc:"The http or https URL events are POSTed to."`
-	SecretToken      string `json:"secretToken" required:"true" doc:"Key of the Ashby-Signature HMAC-SHA256 of each request body."`
+	RequestURL       string `json:"requestUrl" required:"true" doc:"The http or https URL events are POSTed to." maxLength:"url"`
+	SecretToken      string `json:"secretToken" required:"true" doc:"Key of the Ashby-Signature HMAC-SHA256 of each request body." maxLength:"1024"`
 	StandardWebhooks bool   `json:"standardWebhooks,omitempty" doc:"Ashlar extension: also send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)."`
 }
 
@@ -88,8 +88,8 @@ func (s *Service) webhookInfo(ctx context.Context, c *rpc.Call, req *webhookIDRe
 type webhookUpdateRequest struct {
 	WebhookID        ashby.ID `json:"webhookId" required:"true"`
 	Enabled          *bool    `json:"enabled,omitempty"`
-	RequestURL       *string  `json:"requestUrl,omitempty"`
-	SecretToken      *string  `json:"secretToken,omitempty"`
+	RequestURL       *string  `json:"requestUrl,omitempty" maxLength:"url"`
+	SecretToken      *string  `json:"secretToken,omitempty" maxLength:"1024"`
 	StandardWebhooks *bool    `json:"standardWebhooks,omitempty" doc:"Ashlar extension: turn the Standard Webhooks headers on or off."`
 }
 
