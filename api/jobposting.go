@@ -94,16 +94,12 @@ func checkApplicationForm(field string, def ashby.FormDefinition) (ashby.FormDef
 	if len(def.Sections) == 0 {
 		return def, ashby.InvalidInput(field+".sections", "An application form needs at least one section")
 	}
-	if err := forms.CheckDefinition(field, def); err != nil {
+	if err := forms.CheckDefinition(field, &def); err != nil {
 		return def, err
 	}
 	have := map[string]bool{}
 	for i := range def.Sections {
 		sec := &def.Sections[i]
-		if sec.DescriptionHTML != "" {
-			sec.DescriptionHTML = sanitizeDescription(sec.DescriptionHTML)
-			sec.DescriptionPlain = sanitize.PlainText(sec.DescriptionHTML)
-		}
 		for j := range sec.Fields {
 			e := &sec.Fields[j]
 			f := &e.Field
@@ -118,10 +114,6 @@ func checkApplicationForm(field string, def ashby.FormDefinition) (ashby.FormDef
 			}
 			if f.HumanReadablePath == "" {
 				f.HumanReadablePath = f.Title
-			}
-			if e.DescriptionHTML != "" {
-				e.DescriptionHTML = sanitizeDescription(e.DescriptionHTML)
-				e.DescriptionPlain = sanitize.PlainText(e.DescriptionHTML)
 			}
 		}
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/ashlarhq/ashlar/forms"
 	"github.com/ashlarhq/ashlar/jobboard"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -434,7 +435,7 @@ func (s *Site) servePosting(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	ld, _ := json.Marshal(info.LinkedData) // json.Marshal escapes <, > and &: safe inside <script>
-	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Description: template.HTML(info.DescriptionHTML),
+	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Description: sanitize.DescriptionPage(info.DescriptionHTML),
 		Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
 		ApplyURL: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application" + utmQuery(r)}
 	d.page.Description = info.DescriptionSocial

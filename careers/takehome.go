@@ -15,6 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/files"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -135,7 +136,7 @@ func (s *Site) takeHomeForm(w http.ResponseWriter, r *http.Request, status int, 
 		heading = "Take-home assignment"
 	}
 	d := takeHomeData{page: page{Title: heading + " – " + p.OrgName, OrgName: p.OrgName, Lang: "en"}, Heading: heading, JobTitle: p.JobTitle,
-		Instructions: template.HTML(th.InstructionsHTML), // sanitized when the assignment was made
+		Instructions: sanitize.NotePage(th.InstructionsHTML),
 		Action:       "/take-home/" + r.PathValue("token"), CSRF: s.takeHomeCSRF.Token(w, r), Text: text,
 		MaxText: api.MaxTakeHomeText, MaxFiles: api.MaxTakeHomeFiles, Accept: webform.AcceptFiles, Errors: errs, Reattach: reattach}
 	if th.DueAt != nil {

@@ -165,7 +165,7 @@ func validate(v reflect.Value, path string) error {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
 		fv := v.Field(i)

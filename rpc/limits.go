@@ -90,6 +90,16 @@ func isFree(t reflect.Type) bool {
 	return t == rawType || t.Kind() == reflect.Interface
 }
 
+// embedsStruct reports whether f is an embedded struct whose exported
+// fields encoding/json promotes, even when its type is unexported.
+func embedsStruct(f reflect.StructField) bool {
+	t := f.Type
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return f.Anonymous && t.Kind() == reflect.Struct
+}
+
 // structFields caches each request struct's exported fields with their
 // JSON names and limits.
 var structFields sync.Map // reflect.Type → []limitField
@@ -109,7 +119,7 @@ func fieldsOf(t reflect.Type) []limitField {
 	var out []limitField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
 		lf := limitField{index: i, limit: fieldLimit(f)}
@@ -129,15 +139,13 @@ func fieldsOf(t reflect.Type) []limitField {
 // long or holds a NUL character, and any array that is too long, naming
 // the field. It runs before the other validation, so that the error an
 // oversized or hostile value gets does not depend on what else the
-// request lacks.
+// request lacks. It reads values without Interface, which fields promoted
+// from unexported embedded structs do not allow.
 func checkLimits(v reflect.Value, path string, l limit) error {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
-		}
-		if v.Kind() == reflect.Interface {
-			return checkFree(v.Interface(), path, l)
 		}
 		return checkLimits(v.Elem(), path, l)
 	case reflect.String:
@@ -165,11 +173,17 @@ func checkLimits(v reflect.Value, path string, l limit) error {
 		iter := v.MapRange()
 		for iter.Next() {
 			k := iter.Key()
-			p := path + "." + fmt.Sprint(k.Interface())
+			var p string
 			if k.Kind() == reflect.String {
-				if err := checkString(k.String(), p, limit{chars: MaxString}); err != nil {
+				if err := checkString(k.String(), path, limit{chars: MaxString}); err != nil {
 					return keyError(err, path)
 				}
+				p = k.String()
+			} else {
+				p = fmt.Sprint(k)
+			}
+			if path != "" {
+				p = path + "." + p
 			}
 			if err := checkLimits(iter.Value(), p, l); err != nil {
 				return err
@@ -201,51 +215,6 @@ func checkLimits(v reflect.Value, path string, l limit) error {
 	return nil
 }
 
-// checkFree walks a free-form value as encoding/json decodes it.
-func checkFree(x any, path string, l limit) error {
-	switch x := x.(type) {
-	case string:
-		return checkString(x, path, l)
-	case []any:
-		if len(x) > l.items {
-			return ashby.InvalidInput(path, "%s has %d elements; at most %d are allowed", field(path), len(x), l.items)
-		}
-		for i, e := range x {
-			if err := checkFree(e, fmt.Sprintf("%s[%d]", path, i), l); err != nil {
-				return err
-			}
-		}
-	case map[string]any:
-		if len(x) > l.items {
-			return ashby.InvalidInput(path, "%s has %d entries; at most %d are allowed", field(path), len(x), l.items)
-		}
-		for k, e := range x {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if err := checkString(k, p, limit{chars: MaxString}); err != nil {
-				return keyError(err, path)
-			}
-			if err := checkFree(e, p, l); err != nil {
-				return err
-			}
-		}
-	default:
-		// Numbers, booleans and typed values (a request that holds a Go
-		// value in an any field) have nothing to check or are checked by
-		// their own walk.
-		if x != nil {
-			rv := reflect.ValueOf(x)
-			switch rv.Kind() {
-			case reflect.Struct, reflect.Slice, reflect.Map, reflect.Pointer, reflect.String:
-				return checkLimits(rv, path, l)
-			}
-		}
-	}
-	return nil
-}
-
 // checkRaw checks the strings of raw JSON a request keeps as is.
 func checkRaw(b []byte, path string, l limit) error {
 	if len(b) == 0 {
@@ -255,7 +224,7 @@ func checkRaw(b []byte, path string, l limit) error {
 	if err := json.Unmarshal(b, &x); err != nil {
 		return nil // not JSON: the handler reports it with its own message
 	}
-	return checkFree(x, path, l)
+	return checkLimits(reflect.ValueOf(&x).Elem(), path, l)
 }
 
 func checkString(s, path string, l limit) error {

@@ -85,17 +85,17 @@ func TestEveryStringHasALimit(t *testing.T) {
 
 func TestNULIsRefusedEverywhere(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"name":"a\u0000b"}`:                             "name",
-		`{"status":"\u0000"}`:                             "status",
-		`{"tags":["ok","\u0000"]}`:                        "tags[1]",
-		`{"labels":{"a\u0000":"v"}}`:                      "labels",
-		`{"extra":{"a":{"b":["\u0000"]}}}`:                "extra.a.b[0]",
-		`{"answer":"\u0000"}`:                             "answer",
-		`{"raw":["x","\u0000"]}`:                          "raw[1]",
-		`{"entries":[{"title":"t\u0000","notes":[]}]}`:    "entries[0].title",
-		`{"syncToken":"\u0000"}`:                          "syncToken",
-		`{"site":"https://example.com/\u0000"}`:           "site",
-		`{"entries":[{"notes":[{"text":"\u0000"}]}]}`:     "entries[0].notes[0].text",
+		`{"name":"a\u0000b"}`:                            "name",
+		`{"status":"\u0000"}`:                            "status",
+		`{"tags":["ok","\u0000"]}`:                       "tags[1]",
+		`{"labels":{"a\u0000":"v"}}`:                     "labels",
+		`{"extra":{"a":{"b":["\u0000"]}}}`:               "extra.a.b[0]",
+		`{"answer":"\u0000"}`:                            "answer",
+		`{"raw":["x","\u0000"]}`:                         "raw[1]",
+		`{"entries":[{"title":"t\u0000","notes":[]}]}`:   "entries[0].title",
+		`{"syncToken":"\u0000"}`:                         "syncToken",
+		`{"site":"https://example.com/\u0000"}`:          "site",
+		`{"entries":[{"notes":[{"text":"\u0000"}]}]}`:    "entries[0].notes[0].text",
 		`{"id":` + okID + `,"extra":{"k":{"\u0000":1}}}`: "extra.k",
 	} {
 		field, msg := limitErr(t, body)
@@ -143,5 +143,30 @@ func TestOpenAPIPublishesLimits(t *testing.T) {
 	}
 	if get(get(props, "labels"), "additionalProperties")["maxLength"] != float64(MaxString) {
 		t.Errorf("labels: %v", get(props, "labels"))
+	}
+}
+
+type embeddedSettings struct {
+	Mode  string `json:"mode,omitempty" enum:"A,B"`
+	Label string `json:"label,omitempty"`
+}
+
+// encoding/json fills the fields of an unexported embedded struct, so
+// they are checked like the request's own.
+func TestUnexportedEmbeddedFieldsAreChecked(t *testing.T) {
+	type req struct {
+		embeddedSettings
+		Name string `json:"name,omitempty"`
+	}
+	for body, want := range map[string]string{
+		`{"label":"` + strings.Repeat("x", MaxString+1) + `"}`: "label",
+		`{"label":"\u0000"}`: "label",
+		`{"mode":"C"}`:       "mode",
+	} {
+		_, err := decode[req]([]byte(body), &Endpoint{})
+		ae, ok := ashby.AsError(err)
+		if !ok || ae.Meta["field"] != want {
+			t.Errorf("%.40s: %v, want invalid_input on %s", body, err, want)
+		}
 	}
 }

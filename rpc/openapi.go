@@ -227,7 +227,7 @@ func (g *schemaGen) object(t reflect.Type, req bool) any {
 func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]string, req bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
 		if f.Anonymous && f.Tag.Get("json") == "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/forms"
+	"github.com/ashlarhq/ashlar/sanitize"
 )
 
 //go:embed templates/fields.html static/webform.css
@@ -172,12 +173,12 @@ func Sections(def ashby.FormDefinition, vals Values, errs map[string]string, o O
 	var out []Section
 	n := 0
 	for _, s := range def.Sections {
-		sv := Section{Title: s.Title, DescHTML: template.HTML(s.DescriptionHTML)}
+		sv := Section{Title: s.Title, DescHTML: sanitize.DescriptionPage(s.DescriptionHTML)}
 		for _, e := range s.Fields {
 			f := e.Field
 			n++
 			fv := Field{Path: f.Path, ID: fmt.Sprintf("field-%d", n), Title: f.Title, Type: f.Type, Input: inputFor(f.Type),
-				Required: e.IsRequired, HelpHTML: template.HTML(e.DescriptionHTML), Error: errs[f.Path], Value: vals.Get(f.Path),
+				Required: e.IsRequired, HelpHTML: sanitize.DescriptionPage(e.DescriptionHTML), Error: errs[f.Path], Value: vals.Get(f.Path),
 				Sub: map[string]string{}, Autocomplete: autocomplete[f.Path]}
 			for _, k := range subKeys {
 				if v := vals.Get(f.Path + "[" + k + "]"); v != "" {
