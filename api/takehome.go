@@ -373,6 +373,9 @@ func checkSubmission(in *TakeHomeSubmissionInput, filesField string) error {
 	if !utf8.ValidString(in.Text) {
 		return ashby.InvalidInput("text", "The text is not valid UTF-8")
 	}
+	if strings.IndexByte(in.Text, 0) >= 0 {
+		return ashby.InvalidInput("text", "The text contains a NUL character, which is not allowed")
+	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTakeHomeText {
 		return ashby.InvalidInput("text", "The text is %d characters long; at most %d are accepted", n, MaxTakeHomeText)
 	}
@@ -384,7 +387,7 @@ func checkSubmission(in *TakeHomeSubmissionInput, filesField string) error {
 		}
 		field := fmt.Sprintf("links[%d]", i)
 		u, err := url.Parse(l)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(l) > maxTakeHomeLink {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(l) > maxTakeHomeLink || strings.IndexByte(l, 0) >= 0 || !utf8.ValidString(l) {
 			return ashby.InvalidInput(field, "%q is not an http or https link (at most %d characters)", l, maxTakeHomeLink)
 		}
 		links = append(links, l)

@@ -484,9 +484,9 @@ func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.Board
 		d.Key = webform.RandomToken()
 	}
 	for _, k := range utmKeys {
-		v := vals.Get(k)
+		v := vals.Hidden(k)
 		if v == "" {
-			v = r.URL.Query().Get(k)
+			v = webform.Posted(r.URL.Query()).Hidden(k)
 		}
 		if v != "" {
 			d.UTM = append(d.UTM, webform.Option{Label: k, Value: v})
@@ -506,6 +506,20 @@ func (s *Site) serveApply(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, http.StatusOK, "apply", s.applyData(w, r, snap, info, webform.Values{}, nil))
+}
+
+// validKey reports whether an idempotency key is one the form could have
+// carried (webform.RandomToken's alphabet and a sensible length).
+func validKey(k string) bool {
+	if len(k) < 16 || len(k) > 64 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // honeypot is a field people never see (hidden from view and from
@@ -535,7 +549,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 	if fs != nil {
 		maxBody += int64(fileFields) * fs.MaxSize()
 	}
-	vals, staged, rejected, err := readForm(r.Context(), fs, r, maxBody)
+	form, err := readForm(r.Context(), fs, r, maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -546,6 +560,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusBadRequest, snap, "Application not submitted", "Your application could not be read. Please go back and try again.")
 		return
 	}
+	vals, staged, rejected := form.vals, form.staged, form.rejected
 	defer func() {
 		for _, st := range staged {
 			st.Remove()
@@ -561,15 +576,29 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := vals.Get("idempotency_key")
-	if len(key) < 16 || len(key) > 64 {
+	if !validKey(key) {
 		key = webform.RandomToken()
 		vals["idempotency_key"] = []string{key}
+	}
+	if len(form.tooLong) > 0 {
+		errs := map[string]string{}
+		for name := range form.tooLong {
+			path, _, _ := strings.Cut(name, "[") // a composite field's input
+			errs[path] = fmt.Sprintf("Is too long (at most %d characters).", forms.MaxLongText)
+		}
+		d := s.applyData(w, r, snap, info, vals, errs)
+		d.FormError = "Your application was not submitted: an answer is too long."
+		if len(staged) > 0 {
+			d.FormError += " Browsers do not keep attached files after an error: please attach your files again."
+		}
+		s.render(w, http.StatusUnprocessableEntity, "apply", d)
+		return
 	}
 	hasFile := func(path string) bool { return staged[path] != nil || rejected[path] != nil }
 	sub := api.Submission{JobPostingID: info.ID, Answers: webform.Answers(info.ApplicationFormDefinition, vals, hasFile),
 		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), IdempotencyKey: "careers:" + snap.Board.ID + ":" + key,
 		FallbackSource: "Careers Page"}
-	utm := ashby.UTMData{Source: vals.Get("utm_source"), Campaign: vals.Get("utm_campaign"), Medium: vals.Get("utm_medium"), Term: vals.Get("utm_term"), Content: vals.Get("utm_content")}
+	utm := ashby.UTMData{Source: vals.Hidden("utm_source"), Campaign: vals.Hidden("utm_campaign"), Medium: vals.Hidden("utm_medium"), Term: vals.Hidden("utm_term"), Content: vals.Hidden("utm_content")}
 	if utm != (ashby.UTMData{}) {
 		sub.UTM = &utm
 	}
@@ -611,8 +640,12 @@ func (s *Site) serveSubmitted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.URL.Query().Get("ref")
-	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, ref)
-	if !ashby.IsUUID(ref) || err != nil || sub.JobPostingID != info.ID {
+	if !ashby.IsUUID(ref) {
+		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
+		return
+	}
+	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, strings.ToLower(ref))
+	if err != nil || sub.JobPostingID != info.ID {
 		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
 		return
 	}

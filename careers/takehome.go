@@ -206,6 +206,7 @@ func readTakeHomeForm(ctx context.Context, fs *files.Store, r *http.Request) (*t
 	for i := 0; ; i++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
+			f.vals = webform.Posted(f.vals)
 			return f, nil
 		}
 		if err != nil {

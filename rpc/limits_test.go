@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -167,6 +169,34 @@ func TestUnexportedEmbeddedFieldsAreChecked(t *testing.T) {
 		ae, ok := ashby.AsError(err)
 		if !ok || ae.Meta["field"] != want {
 			t.Errorf("%.40s: %v, want invalid_input on %s", body, err, want)
+		}
+	}
+}
+
+type sqlStateError string
+
+func (e sqlStateError) Error() string    { return "ERROR: invalid byte sequence (SQLSTATE " + string(e) + ")" }
+func (e sqlStateError) SQLState() string { return string(e) }
+
+// Text the database refuses is the client's input: invalid_input, logged
+// as a warning, never a 500 logged as an error.
+func TestUnstorableTextIsInvalidInput(t *testing.T) {
+	a := NewAPI()
+	a.Add(Object(Spec{Name: "thing.create"}, func(_ context.Context, _ *Call, req *struct {
+		Code string `json:"code"`
+	}) (Result[struct{}], error) {
+		return Result[struct{}]{}, fmt.Errorf("insert: %w", sqlStateError(req.Code))
+	}))
+	var logs strings.Builder
+	s := NewServer(a, fakeAuth{"good": {OrgID: "o", KeyID: "k"}}, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for code, want := range map[string]int{"22021": 200, "22P05": 200, "23505": 500} {
+		logs.Reset()
+		r := do(t, s, "good", "/thing.create", `{"code":"`+code+`"}`)
+		if r.status != want || (want == 200) != (errCode(r) == ashby.CodeInvalidInput) {
+			t.Errorf("SQLSTATE %s: %d %v", code, r.status, r.body)
+		}
+		if (want == 200) != strings.Contains(logs.String(), "level=WARN") {
+			t.Errorf("SQLSTATE %s logged as %s", code, logs.String())
 		}
 	}
 }

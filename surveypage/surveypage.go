@@ -276,7 +276,7 @@ func (p *Page) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		p.message(w, http.StatusBadRequest, sv, "Answers not submitted", "Your answers could not be read. Please go back and try again.")
 		return
 	}
-	vals := webform.Values(r.PostForm)
+	vals := webform.Posted(r.PostForm)
 	if !p.csrf.Valid(r, vals.Get("csrf")) {
 		p.message(w, http.StatusForbidden, sv, "Answers not submitted", "Your session expired or the form came from another site. Your answers were not submitted: please open the survey link again and resubmit.")
 		return

@@ -16,6 +16,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/forms"
@@ -151,6 +152,37 @@ func inputFor(t string) string {
 
 // Values is what the browser posted, by input name.
 type Values map[string][]string
+
+// Posted makes Values of what a form posted: text as valid UTF-8, as the
+// JSON API decodes it (an invalid byte becomes U+FFFD), so that the same
+// validation applies. A NUL character is kept for validation to refuse
+// beside its field.
+func Posted(m map[string][]string) Values {
+	v := Values{}
+	for k, vs := range m {
+		k = strings.ToValidUTF8(k, "\uFFFD")
+		for _, s := range vs {
+			v[k] = append(v[k], strings.ToValidUTF8(s, "\uFFFD"))
+		}
+	}
+	return v
+}
+
+// MaxHidden is the longest value kept of an input the person does not
+// type (tracking parameters, keys): 255 characters, the API's default.
+const MaxHidden = 255
+
+// Hidden is the value of an input the person does not type, or "" when
+// it is too long or holds a NUL character: such values come from a
+// mangled link or a script, and an application must not be refused (nor
+// its form show an error no one can fix) because of them.
+func (v Values) Hidden(name string) string {
+	s := v.Get(name)
+	if strings.IndexByte(s, 0) >= 0 || utf8.RuneCountInString(s) > MaxHidden {
+		return ""
+	}
+	return s
+}
 
 // Get is the first value posted under name, trimmed.
 func (v Values) Get(name string) string {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
 )
 
@@ -57,6 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	rate := fs.Float64("rate-limit", rateDef, "API requests per second allowed per key before 429 (0: no limit); env ASHLAR_RATE_LIMIT")
 	burst := fs.Int("rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	proxies := fs.String("trusted-proxies", e.getenv("ASHLAR_TRUSTED_PROXIES"), "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none, the peer is the client); env ASHLAR_TRUSTED_PROXIES")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	for _, h := range serveHooks {
@@ -70,6 +72,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger, err := newLogger(e, *logFormat, *logLevel)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	trusted, err := rpc.ParseProxies(*proxies)
+	if err != nil {
+		return usageError{"--trusted-proxies: " + err.Error()}
 	}
 	db, err := openDB(ctx, *dsn)
 	if err != nil {
@@ -90,7 +96,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *burst == 0 {
 		*burst = int(2 * *rate)
 	}
-	srv := server.New(db, server.Config{BaseURL: url, RateLimit: *rate, Burst: *burst, Logger: logger})
+	srv := server.New(db, server.Config{BaseURL: url, RateLimit: *rate, Burst: *burst, Logger: logger, TrustedProxies: trusted})
 	o := &serveOptions{Demo: *demo, BaseURL: url, Addr: ln.Addr().String(), Env: e}
 	for _, h := range serveHooks {
 		if h.start != nil {
