@@ -155,6 +155,9 @@ func (s *Service) checkCallbackKey(ctx context.Context, org, keyID string) error
 
 func (s *Service) partnerCreate(ctx context.Context, c *rpc.Call, req *partnerCreateRequest) (rpc.Result[ashby.PartnerIntegration], error) {
 	title, base, err := s.checkPartnerFields(req.Title, req.BaseURL)
+	if err == nil {
+		err = s.checkTarget(ctx, "baseUrl", base, PartnerClient().Config().AllowPrivate, "--partner-allow-private")
+	}
 	if err != nil {
 		return rpc.Result[ashby.PartnerIntegration]{}, err
 	}
@@ -245,6 +248,12 @@ func (s *Service) partnerUpdate(ctx context.Context, c *rpc.Call, req *partnerUp
 	}
 	if req.APIKeyID != nil && *req.APIKeyID != "" {
 		if err := s.checkCallbackKey(ctx, c.Org(), *req.APIKeyID); err != nil {
+			return rpc.Result[ashby.PartnerIntegration]{}, err
+		}
+	}
+	if req.BaseURL != nil {
+		// Resolved before the transaction, which must not wait on DNS.
+		if err := s.checkTarget(ctx, "baseUrl", strings.TrimSpace(*req.BaseURL), PartnerClient().Config().AllowPrivate, "--partner-allow-private"); err != nil {
 			return rpc.Result[ashby.PartnerIntegration]{}, err
 		}
 	}

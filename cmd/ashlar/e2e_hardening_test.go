@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/client"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/testserver"
+	"github.com/ashlarhq/ashlar/webhook"
 )
 
 // postBody sends a JSON body as is (the client would encode it).
@@ -285,5 +288,91 @@ func TestE2ESecurityHeaders(t *testing.T) {
 		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Strict-Transport-Security") != "" {
 			t.Errorf("%s %s: %d %v", req.Method, req.URL.Path, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+// The SSRF guard: without --webhook-allow-private, webhook.create and
+// webhook.update refuse a requestUrl that is, or resolves to, a private or
+// special-purpose address; a setting stored before that points at one is
+// never connected to, and its attempts record no response.
+func TestE2EWebhookSSRFGuard(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, store.SQLite, testserver.Options{Args: []string{"--webhook-retry-base", "50ms", "--webhook-poll", "200ms",
+		"--webhook-timeout", "2s", "--webhook-lease", "4s", "--webhook-max-attempts", "1"}})
+	slug, key := srv.NewOrg()
+	c := srv.Client(key)
+	rc := newHookReceiver(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(rc.URL, "http://"), ":")
+	for _, u := range []string{rc.URL + "/x", "http://localhost:" + port + "/x", "http://192.0.2.1/x", "http://[::1]:" + port + "/x",
+		"http://[::ffff:127.0.0.1]:" + port + "/x", "https://198.18.0.1/x", "https://240.0.0.1/x", "https://100.64.0.1/x", "https://[fd00::1]/x",
+		"https://[64:ff9b::7f00:1]/x", "https://[2002:c0a8:101::1]/x", "https://0.0.0.0/x"} {
+		_, err := c.Call(context.Background(), "webhook.create", map[string]any{"webhookType": "jobCreate", "requestUrl": u, "secretToken": "s"}, nil)
+		var ae *client.Error
+		if client.Code(err) != ashby.CodeInvalidInput || !errors.As(err, &ae) || ae.Meta["field"] != "requestUrl" {
+			t.Errorf("webhook.create to %s: %v", u, err)
+		}
+	}
+	var w ashby.WebhookSetting
+	must(t, c, "webhook.create", map[string]any{"webhookType": "jobCreate", "requestUrl": "https://hooks.invalid/ashby", "secretToken": "s",
+		"standardWebhooks": true}, &w)
+	wantCode(t, c, "webhook.update", map[string]any{"webhookId": w.ID, "requestUrl": rc.URL + "/x"}, ashby.CodeInvalidInput)
+
+	// webhook.update echoes a secret only when it sets one.
+	var raw map[string]any
+	must(t, c, "webhook.update", map[string]any{"webhookId": w.ID, "enabled": true}, &raw)
+	if _, ok := raw["secretToken"]; ok || raw["standardWebhooksSecret"] != nil || raw["id"] != w.ID {
+		t.Fatalf("an update that did not set the secret: %v", raw)
+	}
+	raw = nil
+	must(t, c, "webhook.update", map[string]any{"webhookId": w.ID, "secretToken": "s2"}, &raw)
+	if raw["secretToken"] != "s2" || raw["standardWebhooksSecret"] == nil {
+		t.Fatalf("an update that set the secret: %v", raw)
+	}
+
+	// A setting stored before the guard checked URLs on save.
+	db, err := store.Open(context.Background(), srv.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	org, err := db.OrgBySlug(ctx, slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		_, err := webhook.Settings.Update(ctx, tx, org.ID, w.ID, func(s *ashby.WebhookSetting) error {
+			s.RequestURL = rc.URL + "/legacy"
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, c, "webhook.ping", map[string]any{"webhookId": w.ID}, nil)
+	var attempts []webhook.Attempt
+	waitUntil(t, "the ping's attempt", 20*time.Second, func() bool {
+		ds, _, err := client.All[webhook.Delivery](ctx, c, "webhook.listDeliveries", map[string]any{"webhookId": w.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attempts = nil
+		for _, d := range ds {
+			for _, a := range d.Attempts {
+				if strings.HasSuffix(a.URL, "/legacy") { // not the creation's ping
+					attempts = append(attempts, a)
+				}
+			}
+		}
+		return len(attempts) > 0
+	})
+	for _, a := range attempts {
+		if a.Outcome != webhook.OutcomeBlocked || a.Response != "" || a.StatusCode != 0 || !strings.Contains(a.Error, "loopback address") {
+			t.Errorf("an attempt to a loopback receiver: %+v", a)
+		}
+	}
+	if hits := rc.hits(""); len(hits) != 0 {
+		t.Fatalf("the receiver was reached: %d requests", len(hits))
 	}
 }

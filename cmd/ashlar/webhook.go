@@ -55,6 +55,8 @@ func init() {
 			// Prometheus metrics of every feature registered with the
 			// default registry, plus Go runtime and process metrics.
 			srv.Mux.Handle("GET /metrics", promhttp.Handler())
+			// The API refuses settings the dispatcher would not deliver to.
+			srv.Service.WebhookAllowPrivate = *allowPrivate || o.Demo
 			if !*enabled {
 				return nil
 			}
@@ -170,7 +172,9 @@ func runWebhook(ctx context.Context, e *env, args []string) error {
 	}
 	// The commands go through the API's own endpoints, in-process, so that
 	// they validate exactly as API calls do.
-	table := api.New(db, "", nil).API()
+	svc := api.New(db, "", nil)
+	svc.WebhookAllowPrivate = webhookEnvBool(e, "ASHLAR_WEBHOOK_ALLOW_PRIVATE", false)
+	table := svc.API()
 	call := &rpc.Call{Principal: &rpc.Principal{OrgID: org.ID, KeyTitle: "ashlar webhook", KeyCreated: time.Now(), Permissions: ashby.AllPermissions}, RequestID: "cli"}
 	invoke := func(endpoint string, req, out any) error {
 		raw, err := table.Invoke(ctx, call, endpoint, req)
