@@ -49,6 +49,9 @@ type Options struct {
 	// Burst is negative).
 	PostsPerMinute, Burst int
 	Log                   *slog.Logger
+	// BodyTimeout is the base time a posted form's body has to arrive
+	// (webform.BodyDeadline; 0: its default).
+	BodyTimeout time.Duration
 }
 
 // Site serves the careers pages.
@@ -61,6 +64,8 @@ type Site struct {
 	lists  listCache
 	css    []byte
 	log    *slog.Logger
+	// bodyTimeout is Options.BodyTimeout.
+	bodyTimeout time.Duration
 	// The take-home submission pages (takehome.go) have their own CSRF
 	// cookie and rate limit.
 	takeHomeCSRF  webform.CSRF
@@ -80,7 +85,7 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 		o.PostsPerMinute = 0
 	}
 	s := &Site{svc: svc, boards: boards, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", "/jobs/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log,
+		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
 		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", "/take-home/"),
 		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
@@ -549,6 +554,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 	if fs != nil {
 		maxBody += int64(fileFields) * fs.MaxSize()
 	}
+	webform.BodyDeadline(w, r, s.bodyTimeout, maxBody)
 	form, err := readForm(r.Context(), fs, r, maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -285,6 +285,7 @@ func (s *Site) serveTakeHomeSubmit(w http.ResponseWriter, r *http.Request) {
 		maxBody += int64(api.MaxTakeHomeFiles) * (fs.MaxSize() + 4<<10)
 		limitNote = fmt.Sprintf(" Each file may be up to %s, and at most %d files can be attached.", files.HumanSize(fs.MaxSize()), api.MaxTakeHomeFiles)
 	}
+	webform.BodyDeadline(w, r, s.bodyTimeout, maxBody)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	form, err := readTakeHomeForm(r.Context(), fs, r)
 	if err != nil {

@@ -30,7 +30,7 @@ func init() {
 			if *perMin == 0 {
 				b = -1
 			}
-			site, err := careers.New(srv.Service, boards, careers.Options{PostsPerMinute: *perMin, Burst: b, Log: srv.Log})
+			site, err := careers.New(srv.Service, boards, careers.Options{PostsPerMinute: *perMin, Burst: b, Log: srv.Log, BodyTimeout: o.BodyTimeout})
 			if err != nil {
 				return err
 			}

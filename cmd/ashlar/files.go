@@ -19,6 +19,7 @@ func init() {
 	var (
 		dir, s3Endpoint, s3Bucket, s3Region, maxSize, scanCmd, clamd *string
 		s3PathStyle                                                  *bool
+		uploadRate, uploadBurst                                      *int
 	)
 	serveHooks = append(serveHooks, serveHook{
 		name: "files",
@@ -33,13 +34,18 @@ func init() {
 			maxSize = fs.String("max-upload-size", envOr(e, "ASHLAR_MAX_UPLOAD_SIZE", "20MB"), "largest file accepted, e.g. 20MB or 512KB; env ASHLAR_MAX_UPLOAD_SIZE")
 			scanCmd = fs.String("scan-command", e.getenv("ASHLAR_SCAN_COMMAND"), "command that scans each upload, given its path as the last argument: exit 0 clean, 1 infected (e.g. 'clamdscan --no-summary'); env ASHLAR_SCAN_COMMAND")
 			clamd = fs.String("clamd", e.getenv("ASHLAR_CLAMD"), "clamd address to scan uploads with: unix:/path/to/clamd.ctl or host:port; env ASHLAR_CLAMD")
+			uploadRate = fs.Int("upload-rate-limit", 60, "POSTs a minute accepted on the upload URL (/files/upload) from one IP address (0: no limit)")
+			uploadBurst = fs.Int("upload-rate-burst", 30, "burst size for --upload-rate-limit")
 		},
 		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
 			size, err := parseSize(*maxSize)
 			if err != nil {
 				return usageError{fmt.Sprintf("--max-upload-size: %v", err)}
 			}
-			cfg := files.Config{MaxSize: size, BaseURL: o.BaseURL, Log: srv.Log}
+			cfg := files.Config{MaxSize: size, BaseURL: o.BaseURL, Log: srv.Log, UploadsPerMinute: *uploadRate, UploadBurst: *uploadBurst, BodyTimeout: o.BodyTimeout}
+			if *uploadRate == 0 {
+				cfg.UploadBurst = -1
+			}
 			if *s3Endpoint != "" {
 				if *s3Bucket == "" {
 					return usageError{"--files-s3-bucket is required with --files-s3-endpoint"}

@@ -9,9 +9,11 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
+	"github.com/ashlarhq/ashlar/webform"
 )
 
 func init() {
@@ -37,6 +39,9 @@ type serveOptions struct {
 	BaseURL string
 	Addr    string
 	Env     *env
+	// BodyTimeout is the base time the body of a public POST (careers,
+	// survey and take-home forms, uploads) has to arrive.
+	BodyTimeout time.Duration
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -58,6 +63,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	rate := fs.Float64("rate-limit", rateDef, "API requests per second allowed per key before 429 (0: no limit); env ASHLAR_RATE_LIMIT")
 	burst := fs.Int("rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	bodyTimeout := fs.Duration("public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it declares (at most 2 minutes)")
 	proxies := fs.String("trusted-proxies", e.getenv("ASHLAR_TRUSTED_PROXIES"), "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none, the peer is the client); env ASHLAR_TRUSTED_PROXIES")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
@@ -97,7 +103,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		*burst = int(2 * *rate)
 	}
 	srv := server.New(db, server.Config{BaseURL: url, RateLimit: *rate, Burst: *burst, Logger: logger, TrustedProxies: trusted})
-	o := &serveOptions{Demo: *demo, BaseURL: url, Addr: ln.Addr().String(), Env: e}
+	o := &serveOptions{Demo: *demo, BaseURL: url, Addr: ln.Addr().String(), Env: e, BodyTimeout: *bodyTimeout}
 	for _, h := range serveHooks {
 		if h.start != nil {
 			if err := h.start(ctx, srv, o); err != nil {

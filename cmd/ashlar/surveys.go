@@ -21,7 +21,7 @@ func init() {
 			if *perMin == 0 {
 				b = -1
 			}
-			page, err := surveypage.New(srv.Service, surveypage.Options{PostsPerMinute: *perMin, Burst: b, Log: srv.Log})
+			page, err := surveypage.New(srv.Service, surveypage.Options{PostsPerMinute: *perMin, Burst: b, Log: srv.Log, BodyTimeout: o.BodyTimeout})
 			if err != nil {
 				return err
 			}
