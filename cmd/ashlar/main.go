@@ -133,7 +133,12 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // openDB opens and migrates the database.
 func openDB(ctx context.Context, dsn string) (*store.DB, error) {
-	db, err := store.Open(ctx, dsn)
+	return openDBWith(ctx, dsn, store.Options{})
+}
+
+// openDBWith opens and migrates the database with options.
+func openDBWith(ctx context.Context, dsn string, o store.Options) (*store.DB, error) {
+	db, err := store.OpenWith(ctx, dsn, o)
 	if err != nil {
 		return nil, err
 	}

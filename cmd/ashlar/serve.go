@@ -13,6 +13,7 @@ import (
 
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
+	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
 
@@ -63,6 +64,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	rate := fs.Float64("rate-limit", rateDef, "API requests per second allowed per key before 429 (0: no limit); env ASHLAR_RATE_LIMIT")
 	burst := fs.Int("rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	syncDef := e.getenv("ASHLAR_SQLITE_SYNCHRONOUS")
+	if syncDef == "" {
+		syncDef = "full"
+	}
+	sqliteSync := fs.String("sqlite-synchronous", syncDef, "SQLite only: full makes every acknowledged write durable even if the OS crashes or the power fails; normal is faster and such a crash may lose the last writes (see BENCHMARKS.md); env ASHLAR_SQLITE_SYNCHRONOUS")
 	bodyTimeout := fs.Duration("public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it declares (at most 2 minutes)")
 	proxies := fs.String("trusted-proxies", e.getenv("ASHLAR_TRUSTED_PROXIES"), "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none, the peer is the client); env ASHLAR_TRUSTED_PROXIES")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
@@ -83,7 +89,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{"--trusted-proxies: " + err.Error()}
 	}
-	db, err := openDB(ctx, *dsn)
+	if s := strings.ToLower(*sqliteSync); s != "full" && s != "normal" {
+		return usageError{fmt.Sprintf("--sqlite-synchronous: %q is neither full nor normal", *sqliteSync)}
+	}
+	db, err := openDBWith(ctx, *dsn, store.Options{SQLiteSynchronous: *sqliteSync})
 	if err != nil {
 		return err
 	}
@@ -116,7 +125,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	logger.Info("ashlar listening", "url", url, "engine", db.Engine().String(), "db", redact(*dsn))
+	attrs := []any{"url", url, "engine", db.Engine().String(), "db", redact(*dsn)}
+	if db.Engine() == store.SQLite {
+		attrs = append(attrs, "sqlite_synchronous", strings.ToLower(*sqliteSync))
+	}
+	logger.Info("ashlar listening", attrs...)
 	fmt.Fprintf(e.stderr, "ashlar: listening on %s (database: %s)\n", url, db.Engine())
 	err = srv.Serve(ctx, ln)
 	if errors.Is(err, context.Canceled) {
