@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ type leaf struct {
 	path   string
 	limit  int
 	custom bool // its type decodes itself (errors come from its decoder)
+	free   bool // inside a free-form value (any, raw JSON)
 	build  func(v any) any
 }
 
@@ -39,7 +41,7 @@ func leaves(t reflect.Type, path string, limit int, seen map[reflect.Type]bool) 
 	case t == idType || t == timeType:
 		return nil // UUIDs and times are checked by their own format
 	case t == rawMsgType || t.Kind() == reflect.Interface:
-		return []leaf{{path: path, limit: rpc.MaxLongText, build: self}}
+		return []leaf{{path: path, limit: rpc.MaxLongText, free: true, build: self}}
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -198,4 +200,52 @@ func schemaAt(schema any, path string) any {
 		return "enum" // the allowed values bound it
 	}
 	return s["maxLength"]
+}
+
+// docs/limits.md lists every request field whose limit is not the
+// default, generated from the endpoint table; run the test with
+// ASHLAR_UPDATE_DOCS=1 to rewrite the list after changing a limit.
+func TestLimitsDocIsCurrent(t *testing.T) {
+	const begin, end = "<!-- begin generated field limits -->\n", "<!-- end generated field limits -->\n"
+	var b strings.Builder
+	b.WriteString("| endpoint | field | limit (characters) |\n| --- | --- | --- |\n")
+	table := New(nil, "http://ashlar.test", nil).API()
+	for _, e := range table.Endpoints() {
+		if e.AliasOf != "" {
+			continue
+		}
+		for _, l := range leaves(e.Request, "", rpc.MaxString, map[reflect.Type]bool{}) {
+			if l.limit == rpc.MaxString {
+				continue
+			}
+			limit := fmt.Sprint(l.limit)
+			switch {
+			case l.limit == rpc.MaxEmail:
+				limit += " (email: 64 before the @)"
+			case l.limit == rpc.MaxLongText && l.free:
+				limit += " per string (free-form value)"
+			}
+			fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", e.Name, strings.ReplaceAll(l.path, "[0]", "[]"), limit)
+		}
+	}
+	path := "../docs/limits.md"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the generated section markers", path)
+	}
+	want := string(doc[:i+len(begin)]) + b.String() + string(doc[j:])
+	if want == string(doc) {
+		return
+	}
+	if os.Getenv("ASHLAR_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("%s is out of date with the request structs: run go test ./api -run TestLimitsDocIsCurrent with ASHLAR_UPDATE_DOCS=1", path)
 }

@@ -3,10 +3,13 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -205,4 +208,43 @@ func TestGuardedDialerRefusesResolvedLoopback(t *testing.T) {
 			t.Fatal("guard off: the receiver was not reached")
 		}
 	}
+}
+
+// docs/security.md lists the guard's table; run the test with
+// ASHLAR_UPDATE_DOCS=1 to rewrite the list after changing the table.
+func TestSecurityDocListsEveryRange(t *testing.T) {
+	const begin, end = "<!-- begin generated special ranges -->\n", "<!-- end generated special ranges -->\n"
+	var b strings.Builder
+	b.WriteString("| range | name | source | verdict |\n| --- | --- | --- | --- |\n")
+	for _, r := range SpecialRanges {
+		verdict := "allowed (globally reachable)"
+		switch {
+		case r.Blocked():
+			verdict = "**blocked**"
+		case r.Embeds():
+			verdict = "judged by the embedded IPv4 address"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Prefix, r.Name, r.Source, verdict)
+	}
+	b.WriteString("| IPv6 outside `2000::/3` | not global unicast | IANA IPv6 Address Space Registry | **blocked** |\n")
+	path := "../docs/security.md"
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := strings.Index(string(doc), begin), strings.Index(string(doc), end)
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the generated section markers", path)
+	}
+	want := string(doc[:i+len(begin)]) + b.String() + string(doc[j:])
+	if want == string(doc) {
+		return
+	}
+	if os.Getenv("ASHLAR_UPDATE_DOCS") != "" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("%s is out of date with webhook.SpecialRanges: run go test ./webhook -run TestSecurityDocListsEveryRange with ASHLAR_UPDATE_DOCS=1", path)
 }
