@@ -52,10 +52,6 @@ type limit struct {
 
 var defaultLimit = limit{chars: MaxString, items: MaxItems}
 
-// freeLimit applies inside free-form values (any, map[string]any, raw
-// JSON): their strings may be long answers; their keys are names.
-var freeLimit = limit{chars: MaxLongText, items: MaxItems}
-
 // fieldLimit reads a field's maxLength and maxItems tags.
 func fieldLimit(f reflect.StructField) limit {
 	l := defaultLimit

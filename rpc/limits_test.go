@@ -175,7 +175,9 @@ func TestUnexportedEmbeddedFieldsAreChecked(t *testing.T) {
 
 type sqlStateError string
 
-func (e sqlStateError) Error() string    { return "ERROR: invalid byte sequence (SQLSTATE " + string(e) + ")" }
+func (e sqlStateError) Error() string {
+	return "ERROR: invalid byte sequence (SQLSTATE " + string(e) + ")"
+}
 func (e sqlStateError) SQLState() string { return string(e) }
 
 // Text the database refuses is the client's input: invalid_input, logged
