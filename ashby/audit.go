@@ -2,7 +2,7 @@ package ashby
 
 import "encoding/json"
 
-// Wire types of auditLog.list (reference §6.2; docs/audit-log.md).
+// Wire types of auditLog.list (https://developers.ashbyhq.com/reference/auditloglist; docs/audit-log.md).
 // Ashby documents the entry's top-level fields and the actor types; the
 // inner shapes of actor, target, request, parentAction and changedFields
 // are Ashlar's, written down in docs/audit-log.md.

@@ -1,6 +1,7 @@
 package ashby
 
-// Organization objects of reference §7.14 beyond departments and locations.
+// Organization objects beyond departments and locations (brands, hiring
+// team roles, interviewer pools …; https://developers.ashbyhq.com/reference).
 
 // Brand is a careers-site brand; jobs may name one (brandId).
 type Brand struct {

@@ -51,7 +51,8 @@ func DescriptionPage(s string) template.HTML {
 func NotePage(s string) template.HTML { return template.HTML(notePolicy.Sanitize(s)) }
 
 var (
-	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div)>|<br\s*/?>`)
+	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div|section|article|header|footer|aside|blockquote|table|thead|tbody|tfoot|tr|dl|dt|dd|figure|figcaption)>|<(br|hr)\s*/?>`)
+	cellEnd  = regexp.MustCompile(`(?i)</t[dh]>`)
 	manyNL   = regexp.MustCompile(`\n{3,}`)
 	spaces   = regexp.MustCompile(`[ \t]+`)
 )
@@ -59,6 +60,7 @@ var (
 // PlainText renders HTML as plain text, keeping paragraph breaks.
 func PlainText(s string) string {
 	s = blockEnd.ReplaceAllString(s, "$0\n")
+	s = cellEnd.ReplaceAllString(s, "$0 ")
 	s = html.UnescapeString(textPolicy.Sanitize(s))
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
@@ -42,9 +44,10 @@ type Server struct {
 	API     *rpc.API
 	RPC     *rpc.Server
 	// Mux routes everything; RPC is the fallback for POST /{category.method}.
-	Mux    *http.ServeMux
-	Log    *slog.Logger
-	config Config
+	Mux     *http.ServeMux
+	Log     *slog.Logger
+	config  Config
+	metrics *httpMetrics
 	// shutdown hooks run when the server stops (background workers).
 	shutdown []func(context.Context) error
 }
@@ -72,6 +75,20 @@ func New(db *store.DB, cfg Config) *Server {
 	return s
 }
 
+// RegisterMetrics exports the HTTP request metrics and the database pool
+// gauges to reg; serving them is up to the caller. Call it before serving.
+func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("register HTTP metrics: %w", err)
+	}
+	if err := reg.Register(newPoolCollector(s.DB.PoolStats)); err != nil {
+		return fmt.Errorf("register database pool metrics: %w", err)
+	}
+	s.metrics = m
+	return nil
+}
+
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -88,11 +105,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) OnShutdown(f func(context.Context) error) { s.shutdown = append(s.shutdown, f) }
 
 // Handler is the server's root handler: every request gets a request id
-// and its client address, every response the headers of
-// securityHeaders, and an address no route can match is refused before
-// any handler sees it.
+// and its client address, every response the headers of guard, and an
+// address no route can match is refused before any handler sees it;
+// requests that reach the routes are counted (observe).
 func (s *Server) Handler() http.Handler {
-	return rpc.WithRequestID(rpc.WithClientIP(s.config.TrustedProxies, s.guard(s.Mux)))
+	return rpc.WithRequestID(rpc.WithClientIP(s.config.TrustedProxies, s.guard(s.observe(s.Mux))))
 }
 
 // guard sets the headers every response carries and answers 404 for a
@@ -127,6 +144,10 @@ func badAddress(u *url.URL) bool {
 	return bad(u.Path) || bad(u.RawQuery) || err == nil && bad(q)
 }
 
+// ShutdownGrace is how long Serve waits, once told to stop, for requests
+// in flight and background work to finish.
+const ShutdownGrace = 15 * time.Second
+
 // Serve serves on ln until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
@@ -147,7 +168,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	for _, f := range s.shutdown {
