@@ -264,6 +264,3 @@ func field(path string) string {
 // LengthLimit is the maxLength of a request struct field, for
 // /openapi.json and the sweep tests.
 func LengthLimit(f reflect.StructField) int { return fieldLimit(f).chars }
-
-// ItemsLimit is the maxItems of a request struct field.
-func ItemsLimit(f reflect.StructField) int { return fieldLimit(f).items }
