@@ -237,15 +237,30 @@ func (s *Server) CLI(args ...string) string {
 	return out
 }
 
+// CLIInput is CLI with stdin as the command's standard input (for
+// --password-stdin).
+func (s *Server) CLIInput(stdin string, args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.tryCLI(strings.NewReader(stdin), args...)
+	if err != nil {
+		s.t.Fatalf("ashlar %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
 // TryCLI runs an ashlar command and returns stdout, stderr and its error.
 func (s *Server) TryCLI(args ...string) (string, string, error) {
+	return s.tryCLI(nil, args...)
+}
+
+func (s *Server) tryCLI(stdin io.Reader, args ...string) (string, string, error) {
 	args = append(args, "--db", s.DSN)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary(s.t), args...)
 	cmd.Env = append(os.Environ(), s.Env...)
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errOut, stdin
 	err := cmd.Run()
 	return out.String(), errOut.String(), err
 }

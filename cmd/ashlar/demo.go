@@ -67,5 +67,5 @@ Try:
   curl -s -u %s: -X POST %s/job.list -H 'Content-Type: application/json' -d '{}'
 
 `, org.Name, org.Slug, keyNote, secret, url, org.Slug, url, org.Slug, url, survey, url, secret, url, secret, url)
-	return nil
+	return printDemoSignIn(ctx, e, srv, url)
 }

@@ -142,7 +142,7 @@ func TestE2EHostileTextOnBothEngines(t *testing.T) {
 		var req ashby.SurveyRequest
 		must(t, c, "surveyRequest.create", map[string]any{"candidateId": apps[0].Candidate.ID, "applicationId": apps[0].ID, "surveyFormDefinitionId": survey.ID}, &req)
 		surveyURL := srv.URL + "/surveys/" + req.ID
-		scsrf := formToken(t, hc, surveyURL)
+		scsrf := publicFormToken(t, hc, surveyURL)
 		resp, err := hc.PostForm(surveyURL, url.Values{"csrf": {scsrf}, "q": {"a\x00b"}})
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +158,7 @@ func TestE2EHostileTextOnBothEngines(t *testing.T) {
 		must(t, c, "user.list", nil, &users)
 		var th ashby.TakeHomeAssignment
 		must(t, c, "takeHomeAssignment.create", map[string]any{"applicationId": apps[0].ID, "interviewId": iv.ID, "reviewerUserIds": []string{users[0].ID}}, &th)
-		tcsrf := formToken(t, hc, th.SubmissionURL)
+		tcsrf := publicFormToken(t, hc, th.SubmissionURL)
 		body, ct := multipartBody(t, map[string]string{"csrf": tcsrf, "text": "my\x00answer"})
 		resp, err = hc.Post(th.SubmissionURL, ct, bytes.NewReader(body))
 		if err != nil {
@@ -175,8 +175,8 @@ func TestE2EHostileTextOnBothEngines(t *testing.T) {
 	})
 }
 
-// formToken opens a public form and returns its CSRF token.
-func formToken(t *testing.T, hc *http.Client, u string) string {
+// publicFormToken opens a public form and returns its CSRF token.
+func publicFormToken(t *testing.T, hc *http.Client, u string) string {
 	t.Helper()
 	resp, err := hc.Get(u)
 	if err != nil {

@@ -56,6 +56,7 @@ func commands() []*command {
 		backupCommand(),
 		orgCommand(),
 		apikeyCommand(),
+		userCommand(),
 		webhookCommand(),
 		partnerCommand(),
 		endpointsCommand(),

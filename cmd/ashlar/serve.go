@@ -42,6 +42,7 @@ type serveConfig struct {
 
 	Files    filesConfig
 	Public   careersConfig
+	WebApp   webAppConfig
 	Webhooks webhookConfig
 	Partners partnerConfig
 }
@@ -63,6 +64,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
 	c.Files.define(fs)
 	c.Public.define(fs)
+	c.WebApp.define(fs)
 	c.Webhooks.define(fs)
 	c.Partners.define(fs)
 }
@@ -93,7 +95,7 @@ func (c *serveConfig) check() error {
 	if c.PublicBodyTimeout <= 0 {
 		return usageError{"--public-body-timeout: must be positive"}
 	}
-	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check} {
+	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -215,6 +217,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startPublicPages(srv, c.Public, c.PublicBodyTimeout); err != nil {
 		return nil, fmt.Errorf("careers site: %w", err)
+	}
+	if err := startWebApp(ctx, srv, c.WebApp, baseURL, c.PublicBodyTimeout); err != nil {
+		return nil, fmt.Errorf("web app: %w", err)
 	}
 	if err := startWebhooks(srv, c.Webhooks, c.Demo, reg); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
