@@ -269,7 +269,10 @@ func TestLegacyErrorsAndNonJSON(t *testing.T) {
 		func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, `{"success":false,"errors":["missing_endpoint_permission"]}`)
 		},
-		func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404); io.WriteString(w, "<html>not found</html>") },
+		func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(404)
+			io.WriteString(w, "<html>not found</html>")
+		},
 	)
 	c := s.client()
 	if _, err := c.Call(context.Background(), "candidate.create", nil, nil); Code(err) != "missing_endpoint_permission" {
