@@ -284,6 +284,9 @@ func (c *Client) do(ctx context.Context, endpoint string, body []byte, contentTy
 				return nil, fail.err
 			}
 			wait = e.RetryAfter
+			if p, ok := c.Limiter.(interface{ Pause(time.Duration) }); ok && e.Status == http.StatusTooManyRequests {
+				p.Pause(wait)
+			}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, fail.err

@@ -449,3 +449,49 @@ func TestRetryAfterParsing(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimiterPacesAndPauses(t *testing.T) {
+	l := NewRateLimiter(50, 1)
+	ctx := context.Background()
+	start := time.Now()
+	for range 11 {
+		if err := l.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 1 at once, then 10 at 50/s: at least 200ms. A lower bound of the
+	// limiter's own arithmetic, not a performance assertion.
+	if d := time.Since(start); d < 190*time.Millisecond {
+		t.Fatalf("11 requests at 50/s took %v", d)
+	}
+	l.Pause(300 * time.Millisecond)
+	start = time.Now()
+	if err := l.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 290*time.Millisecond {
+		t.Fatalf("waited %v through a 300ms pause", d)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	l.Pause(time.Hour)
+	cancel()
+	if err := l.Wait(cctx); err == nil {
+		t.Fatal("Wait ignored its context")
+	}
+}
+
+func TestThrottlePausesTheSharedLimiter(t *testing.T) {
+	s := newScript(t, status(429, "Retry-After", "1"), ok([]any{}))
+	c := s.client()
+	l := NewRateLimiter(0, 1)
+	c.Limiter = l
+	if _, err := c.Call(context.Background(), "candidate.list", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	paused := l.paused
+	l.mu.Unlock()
+	if paused.IsZero() {
+		t.Fatal("a 429 did not pause the shared limiter")
+	}
+}
