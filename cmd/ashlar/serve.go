@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ashlarhq/ashlar/server"
+	"github.com/ashlarhq/ashlar/store"
 )
 
 func init() {
@@ -57,6 +58,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	rate := fs.Float64("rate-limit", rateDef, "API requests per second allowed per key before 429 (0: no limit); env ASHLAR_RATE_LIMIT")
 	burst := fs.Int("rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	tokenTTL := fs.Duration("sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	for _, h := range serveHooks {
@@ -76,6 +78,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if *tokenTTL <= 0 {
+		return usageError{"--sync-token-ttl must be positive"}
+	}
+	db.SyncTokenTTL = *tokenTTL
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
