@@ -464,4 +464,3 @@ func (p *ttyProgress) close() {
 	close(p.stop)
 	<-p.done
 }
-
