@@ -28,7 +28,7 @@ var demoKeyRe = regexp.MustCompile(`ashlar_[A-Za-z0-9_-]{20,}`)
 // returns it with a key holding every permission.
 func demoServer(t *testing.T, engine store.Engine, extra ...string) (*testserver.Server, string) {
 	t.Helper()
-	args := append([]string{"--demo", "--demo-candidates", "12", "--interview-status-interval", "0", "--webhooks=false"}, extra...)
+	args := append([]string{"--demo", "--demo-candidates", "12", "--interview-status-interval", "0"}, extra...)
 	srv := testserver.Start(t, engine, testserver.Options{Args: args})
 	key := srv.WaitStdout(demoKeyRe, time.Minute)
 	return srv, key
@@ -262,7 +262,7 @@ func changeThings(t *testing.T, c *client.Client) (newApp ashby.Application) {
 func TestSyncWarehouseEndToEnd(t *testing.T) {
 	t.Parallel()
 	testserver.Engines(t, func(t *testing.T, source store.Engine) {
-		srv, key := demoServer(t, source)
+		srv, key := demoServer(t, source, "--webhooks=false")
 		c := srv.Client(key)
 		for _, target := range storetest.Engines {
 			t.Run("into_"+target.String(), func(t *testing.T) {
