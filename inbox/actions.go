@@ -101,7 +101,7 @@ func ParseTemplate(text string) (*template.Template, error) {
 			b, err := json.Marshal(v)
 			return string(b), err
 		},
-		"get": func(path string, data map[string]any) any { return lookupPath(data, path) },
+		"get":     func(path string, data map[string]any) any { return lookupPath(data, path) },
 		"summary": summary,
 	}).Parse(text)
 }

@@ -156,4 +156,3 @@ func runListen(ctx context.Context, e *env, args []string) error {
 	}
 	return err
 }
-
