@@ -122,8 +122,10 @@ func Parse(body []byte) (*Event, error) {
 	return &e, nil
 }
 
-// Payloads of the event types, as Ashby documents them
-// (https://developers.ashbyhq.com/docs/webhooks); Decode returns one.
+// Payloads of the event types, as Ashby documents them (its API
+// reference, from
+// https://developers.ashbyhq.com/reference/applicationsubmitwebhook on);
+// Decode returns one.
 
 // ApplicationEvent is the data of applicationSubmit, applicationUpdate,
 // candidateStageChange, candidateHire (with the hire's offer, if any) and
