@@ -58,7 +58,9 @@ func runListen(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	if *secret == "" {
+	if *secret != "" {
+		fmt.Fprintln(e.stderr, "ashlar: warning: --secret is visible to other users in the process list; prefer ASHBY_WEBHOOK_SECRET")
+	} else {
 		*secret = e.getenv("ASHBY_WEBHOOK_SECRET")
 	}
 	if *previous == "" {
