@@ -123,8 +123,13 @@ func seed(ctx context.Context, db *store.DB, srv *server.Server, n int) string {
 		if len(plans) == 0 {
 			log.Fatal("a new organization has no interview plan")
 		}
-		var job ashby.Job
-		invoke("job.create", map[string]any{"title": "Engineer", "teamId": dept.ID, "locationId": loc.ID, "defaultInterviewPlanId": plans[0].ID}, &job)
+		// 100 applications per job: application.create looks for the
+		// candidate's existing application among the job's, so one job
+		// holding them all would make seeding quadratic.
+		jobs := make([]ashby.Job, (n+99)/100)
+		for i := range jobs {
+			invoke("job.create", map[string]any{"title": fmt.Sprintf("Engineer %d", i), "teamId": dept.ID, "locationId": loc.ID, "defaultInterviewPlanId": plans[0].ID}, &jobs[i])
+		}
 		start := time.Now()
 		for done := 0; done < n; {
 			batch := min(1000, n-done)
@@ -138,7 +143,7 @@ func seed(ctx context.Context, db *store.DB, srv *server.Server, n int) string {
 					if err != nil {
 						return err
 					}
-					if _, err := svc.CreateApplication(ctx, tx, org.ID, api.NewApplication{CandidateID: cand.ID, JobID: job.ID}); err != nil {
+					if _, err := svc.CreateApplication(ctx, tx, org.ID, api.NewApplication{CandidateID: cand.ID, JobID: jobs[k/100].ID}); err != nil {
 						return err
 					}
 				}
