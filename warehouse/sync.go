@@ -80,6 +80,17 @@ func (r *Result) Failed() int {
 	return n
 }
 
+// Done counts the walks that finished.
+func (r *Result) Done() int {
+	n := 0
+	for _, s := range r.Streams {
+		if s.Status == "done" {
+			n++
+		}
+	}
+	return n
+}
+
 // Records counts the records written.
 func (r *Result) Records() int {
 	n := 0
@@ -166,7 +177,8 @@ func unavailable(err error) string {
 	switch {
 	case e.Status == http.StatusNotFound || e.Code == "endpoint_not_found":
 		return "the server has no " + e.Endpoint
-	case e.Code == "missing_endpoint_permission" || e.Status == http.StatusForbidden && e.Code != "":
+	case e.Code == "missing_endpoint_permission":
+		// Only this code: a wrong or revoked key is a failure, not a skip.
 		return "the API key lacks the permission for " + e.Endpoint
 	}
 	return ""

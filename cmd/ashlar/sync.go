@@ -186,6 +186,9 @@ func runSync(ctx context.Context, e *env, args []string) error {
 			if n := res.Failed(); n > 0 {
 				return fmt.Errorf("%d stream(s) failed; their checkpoints were not moved (see above)", n)
 			}
+			if res.Done() == 0 {
+				return errors.New("no stream could be read: check the key's permissions and --base-url")
+			}
 			return nil
 		}
 		// --every: a failed stream is retried by the next run.
