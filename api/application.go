@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -99,7 +100,7 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 	if err != nil {
 		return nil, notFound(err, "candidate", "Candidate not found")
 	}
-	job, err := Jobs.Get(ctx, tx, org, n.JobID)
+	job, err := Jobs.GetShared(ctx, tx, org, n.JobID)
 	if err != nil {
 		return nil, notFound(err, "job", "Job not found")
 	}
@@ -156,6 +157,10 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 	if err != nil {
 		return nil, err
 	}
+	// The current stage is embedded: hold it against a concurrent rename.
+	if current, err = InterviewStages.GetShared(ctx, tx, org, current.ID); err != nil {
+		return nil, fmt.Errorf("current stage: %w", err)
+	}
 	app.Status = statusFor(current.Type)
 	app.CurrentInterviewStage = *current
 	if reason != nil {
@@ -167,12 +172,12 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 		sourceID = cand.Source.ID
 	}
 	if sourceID != "" {
-		if app.Source, err = mustExist(ctx, tx, Sources, org, sourceID, "source", "sourceId"); err != nil {
+		if app.Source, err = mustShare(ctx, tx, Sources, org, sourceID, "source", "sourceId"); err != nil {
 			return nil, err
 		}
 	}
 	if n.CreditedToUserID != "" {
-		if app.CreditedToUser, err = mustExist(ctx, tx, Users, org, n.CreditedToUserID, "user", "creditedToUserId"); err != nil {
+		if app.CreditedToUser, err = mustShare(ctx, tx, Users, org, n.CreditedToUserID, "user", "creditedToUserId"); err != nil {
 			return nil, err
 		}
 	}
@@ -338,11 +343,24 @@ func (s *Service) history(ctx context.Context, q store.Q, org, appID string) ([]
 	if err != nil {
 		return nil, err
 	}
+	return sortHistory(h), nil
+}
+
+// historyForUpdate is history locked for rewriting, in a write transaction.
+func (s *Service) historyForUpdate(ctx context.Context, tx *store.Tx, org, appID string) ([]*ashby.ApplicationHistoryItem, error) {
+	h, err := ApplicationHistory.FindForUpdate(ctx, tx, org, store.Filter{Parent: appID})
+	if err != nil {
+		return nil, err
+	}
+	return sortHistory(h), nil
+}
+
+func sortHistory(h []*ashby.ApplicationHistoryItem) []*ashby.ApplicationHistoryItem {
 	sort.SliceStable(h, func(i, j int) bool { return h[i].StageNumber < h[j].StageNumber })
 	if h == nil {
 		h = []*ashby.ApplicationHistoryItem{}
 	}
-	return h, nil
+	return h
 }
 
 type applicationListRequest struct {
@@ -409,16 +427,18 @@ func (s *Service) applicationChangeStage(ctx context.Context, c *rpc.Call, req *
 // history and emits candidateStageChange, applicationUpdate and, on a
 // hire, candidateHire.
 func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, stageID, reasonID, actorID string, archiveEmail *archiveEmailInput) (*ashby.Application, error) {
+	// The stage is embedded: it is read (shared) before the application
+	// is locked, the order a stage rename locks them.
+	stage, err := InterviewStages.GetShared(ctx, tx, org, stageID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
 	app, err := Applications.GetForUpdate(ctx, tx, org, appID)
 	if err != nil {
 		return nil, notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
 	}
-	stage, err := InterviewStages.Get(ctx, tx, org, stageID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && stage.InterviewPlanID != app.CurrentInterviewStage.InterviewPlanID) {
+	if stage == nil || stage.InterviewPlanID != app.CurrentInterviewStage.InterviewPlanID {
 		return nil, ashby.Errorf("interview_stage_not_found", "Interview stage %s is not in the application's interview plan", stageID)
-	}
-	if err != nil {
-		return nil, err
 	}
 	archived := stage.Type == ashby.StageArchived
 	if archived && reasonID == "" {
@@ -450,7 +470,7 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 		return app, nil // already there
 	}
 	now := s.now()
-	hist, err := s.history(ctx, tx, org, app.ID)
+	hist, err := s.historyForUpdate(ctx, tx, org, app.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -533,7 +553,7 @@ type applicationChangeSourceRequest struct {
 
 func (s *Service) applicationChangeSource(ctx context.Context, c *rpc.Call, req *applicationChangeSourceRequest) (rpc.Result[ashby.Application], error) {
 	return s.UpdateApplication(ctx, c.Org(), string(req.ApplicationID), func(tx *store.Tx, app *ashby.Application) error {
-		src, err := mustExist(ctx, tx, Sources, c.Org(), string(req.SourceID), "source", "sourceId")
+		src, err := mustShare(ctx, tx, Sources, c.Org(), string(req.SourceID), "source", "sourceId")
 		if err != nil {
 			return err
 		}
@@ -553,14 +573,14 @@ type applicationUpdateRequest struct {
 func (s *Service) applicationUpdate(ctx context.Context, c *rpc.Call, req *applicationUpdateRequest) (rpc.Result[ashby.Application], error) {
 	return s.UpdateApplication(ctx, c.Org(), string(req.ApplicationID), func(tx *store.Tx, app *ashby.Application) error {
 		if req.SourceID != "" {
-			src, err := mustExist(ctx, tx, Sources, c.Org(), string(req.SourceID), "source", "sourceId")
+			src, err := mustShare(ctx, tx, Sources, c.Org(), string(req.SourceID), "source", "sourceId")
 			if err != nil {
 				return err
 			}
 			app.Source = src
 		}
 		if req.CreditedToUserID != "" {
-			u, err := mustExist(ctx, tx, Users, c.Org(), string(req.CreditedToUserID), "user", "creditedToUserId")
+			u, err := mustShare(ctx, tx, Users, c.Org(), string(req.CreditedToUserID), "user", "creditedToUserId")
 			if err != nil {
 				return err
 			}
@@ -580,29 +600,37 @@ func (s *Service) applicationUpdate(ctx context.Context, c *rpc.Call, req *appli
 // it and emits applicationUpdate.
 func (s *Service) UpdateApplication(ctx context.Context, org, id string, fn func(tx *store.Tx, app *ashby.Application) error) (rpc.Result[ashby.Application], error) {
 	var app *ashby.Application
-	err := s.write(ctx, func(tx *store.Tx) error {
-		var err error
-		app, err = Applications.GetForUpdate(ctx, tx, org, id)
-		if err != nil {
-			return notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
-		}
-		before := string(mustJSON(app))
-		if err := fn(tx, app); err != nil {
-			return err
-		}
-		if string(mustJSON(app)) == before {
-			return nil
-		}
-		app.UpdatedAt = s.now()
-		if err := Applications.Put(ctx, tx, org, app); err != nil {
-			return err
-		}
-		return emit(ctx, tx, org, "applicationUpdate", map[string]any{"application": app})
+	err := s.write(ctx, func(tx *store.Tx) (err error) {
+		app, err = s.updateApplication(ctx, tx, org, id, fn)
+		return err
 	})
 	if err != nil {
 		return rpc.Result[ashby.Application]{}, err
 	}
 	return rpc.Value(app), nil
+}
+
+// updateApplication is UpdateApplication in tx. A caller that copies
+// another record into the application reads it (shared) before calling
+// this, so that its lock is taken before the application's, in the order
+// fan-outs take them.
+func (s *Service) updateApplication(ctx context.Context, tx *store.Tx, org, id string, fn func(tx *store.Tx, app *ashby.Application) error) (*ashby.Application, error) {
+	app, err := Applications.GetForUpdate(ctx, tx, org, id)
+	if err != nil {
+		return nil, notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
+	}
+	before := string(mustJSON(app))
+	if err := fn(tx, app); err != nil {
+		return nil, err
+	}
+	if string(mustJSON(app)) == before {
+		return app, nil
+	}
+	app.UpdatedAt = s.now()
+	if err := Applications.Put(ctx, tx, org, app); err != nil {
+		return nil, err
+	}
+	return app, emit(ctx, tx, org, "applicationUpdate", map[string]any{"application": app})
 }
 
 type applicationListHistoryRequest struct {

@@ -75,7 +75,7 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		if app, err = Applications.GetForUpdate(ctx, tx, org, string(req.ApplicationID)); err != nil {
 			return notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
 		}
-		job, err := mustExist(ctx, tx, Jobs, org, string(req.JobID), "job", "jobId")
+		job, err := mustShare(ctx, tx, Jobs, org, string(req.JobID), "job", "jobId")
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		if !slices.Contains(job.InterviewPlanIDs, planID) {
 			return ashby.Errorf("interview_plan_not_found", "Interview plan %s is not one of job %s's plans", planID, job.ID)
 		}
-		stage, err := InterviewStages.Get(ctx, tx, org, string(req.InterviewStageID))
+		stage, err := InterviewStages.GetShared(ctx, tx, org, string(req.InterviewStageID))
 		if err != nil || stage.InterviewPlanID != planID {
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -194,7 +194,7 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 // appendHistory closes an application's current history entry and adds
 // one for stage.
 func (s *Service) appendHistory(ctx context.Context, tx *store.Tx, org, appID string, stage *ashby.InterviewStage, actorID string, now ashby.Time) error {
-	hist, err := s.history(ctx, tx, org, appID)
+	hist, err := s.historyForUpdate(ctx, tx, org, appID)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (s *Service) applicationUpdateHistory(ctx context.Context, c *rpc.Call, req
 		if err != nil {
 			return notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
 		}
-		existing, err := s.history(ctx, tx, org, app.ID)
+		existing, err := s.historyForUpdate(ctx, tx, org, app.ID)
 		if err != nil {
 			return err
 		}

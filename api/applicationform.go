@@ -90,18 +90,12 @@ func expandFormSubmissions(ctx context.Context, s *Service, org string, docs [][
 // anonymized candidate's submissions; the records stay so that
 // application.info by submittedFormInstanceId keeps resolving.
 func anonymizeSubmissions(ctx context.Context, tx *store.Tx, org, candidateID string) error {
-	subs, err := FormSubmissions.Find(ctx, tx, org, store.Filter{Ref: candidateID})
-	if err != nil {
-		return err
-	}
-	for _, sub := range subs {
+	_, err := FormSubmissions.Rewrite(ctx, tx, org, store.Filter{Ref: candidateID}, func(sub *FormSubmission) error {
 		sub.SubmittedValues = map[string]any{}
 		sub.ClientIP, sub.UserAgent, sub.UTMData = "", "", nil
-		if err := FormSubmissions.Put(ctx, tx, org, sub); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 func (s *Service) applicationFormEndpoints() []*rpc.Endpoint {
@@ -374,7 +368,7 @@ func (s *Service) applicant(ctx context.Context, tx *store.Tx, org string, value
 			}
 		}
 		for _, tagID := range tagIDs {
-			tag, err := mustExist(ctx, tx, CandidateTags, org, tagID, "candidate_tag", "tagIds")
+			tag, err := mustShare(ctx, tx, CandidateTags, org, tagID, "candidate_tag", "tagIds")
 			if err != nil {
 				return err
 			}

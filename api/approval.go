@@ -61,33 +61,53 @@ func (p approvalPhase) String() string {
 // offerPhase loads an offer version's approval definition and approval
 // and tells where the version stands.
 func offerPhase(ctx context.Context, q store.Q, org string, v *ashby.OfferVersion) (approvalPhase, *ashby.ApprovalDefinition, *ashby.Approval, error) {
-	def, err := ApprovalDefinitions.FindOne(ctx, q, org, store.Filter{Unique: v.ID})
-	if errors.Is(err, store.ErrNotFound) {
-		def, err = nil, nil
-	}
+	def, err := existing(ApprovalDefinitions.FindOne(ctx, q, org, store.Filter{Unique: v.ID}))
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	appr, err := Approvals.FindOne(ctx, q, org, store.Filter{Unique: v.ID})
-	if errors.Is(err, store.ErrNotFound) {
-		appr, err = nil, nil
-	}
+	appr, err := existing(Approvals.FindOne(ctx, q, org, store.Filter{Unique: v.ID}))
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	return phaseOf(v, def, appr), def, appr, nil
+}
+
+// lockedOfferPhase is offerPhase for a writer that changes the definition
+// or the approval: both are locked (the writer holds their offer's lock).
+func lockedOfferPhase(ctx context.Context, tx *store.Tx, org string, v *ashby.OfferVersion) (approvalPhase, *ashby.ApprovalDefinition, *ashby.Approval, error) {
+	def, err := existing(ApprovalDefinitions.FindOneForUpdate(ctx, tx, org, store.Filter{Unique: v.ID}))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	appr, err := existing(Approvals.FindOneForUpdate(ctx, tx, org, store.Filter{Unique: v.ID}))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return phaseOf(v, def, appr), def, appr, nil
+}
+
+// existing turns store.ErrNotFound into a nil record.
+func existing[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func phaseOf(v *ashby.OfferVersion, def *ashby.ApprovalDefinition, appr *ashby.Approval) approvalPhase {
 	switch {
 	case v.ApprovalStatus != nil && *v.ApprovalStatus == ashby.ApprovalApproved:
-		return phaseDone, def, appr, nil
+		return phaseDone
 	case def == nil:
-		return phaseUndefined, def, appr, nil
+		return phaseUndefined
 	case len(def.ApprovalStepDefinitions) == 0:
-		return phaseDone, def, appr, nil
+		return phaseDone
 	case appr == nil || appr.SubmittedAt == nil:
-		return phaseNotStarted, def, appr, nil
+		return phaseNotStarted
 	case appr.CompletedAt != nil:
-		return phaseDone, def, appr, nil
+		return phaseDone
 	}
-	return phaseInProgress, def, appr, nil
+	return phaseInProgress
 }
 
 // deriveOfferStatus sets offerStatus from the candidate's decision or, if
@@ -175,7 +195,7 @@ func (s *Service) approvalDefinitionUpdate(ctx context.Context, c *rpc.Call, req
 			return err
 		}
 		v := o.LatestVersion
-		_, def, _, err = offerPhase(ctx, tx, org, v)
+		_, def, _, err = lockedOfferPhase(ctx, tx, org, v)
 		if err != nil {
 			return err
 		}
@@ -264,7 +284,7 @@ func offerOpenForApproval(o *ashby.Offer) error {
 // at once if submit is set. A definition without steps needs no approval,
 // so the version's approval record, if any, is removed.
 func resetApproval(ctx context.Context, tx *store.Tx, org string, def *ashby.ApprovalDefinition, v *ashby.OfferVersion, submit bool, now ashby.Time) error {
-	appr, err := Approvals.FindOne(ctx, tx, org, store.Filter{Unique: v.ID})
+	appr, err := Approvals.FindOneForUpdate(ctx, tx, org, store.Filter{Unique: v.ID})
 	if errors.Is(err, store.ErrNotFound) {
 		appr, err = nil, nil
 	}
@@ -385,7 +405,7 @@ func (s *Service) offerStartApprovalProcess(ctx context.Context, c *rpc.Call, re
 		if err := offerOpenForApproval(o); err != nil {
 			return err
 		}
-		ph, _, appr, err := offerPhase(ctx, tx, org, o.LatestVersion)
+		ph, _, appr, err := lockedOfferPhase(ctx, tx, org, o.LatestVersion)
 		if err != nil {
 			return err
 		}
@@ -439,7 +459,7 @@ func (s *Service) offerApprove(ctx context.Context, c *rpc.Call, req *offerAppro
 			return err
 		}
 		v := o.LatestVersion
-		ph, _, appr, err := offerPhase(ctx, tx, org, v)
+		ph, _, appr, err := lockedOfferPhase(ctx, tx, org, v)
 		if err != nil {
 			return err
 		}

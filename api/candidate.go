@@ -128,16 +128,16 @@ func (s *Service) CreateCandidate(ctx context.Context, tx *store.Tx, org string,
 	return cand, nil
 }
 
-func (s *Service) setCandidateSource(ctx context.Context, q store.Q, org string, cand *ashby.Candidate, sourceID, userID string) error {
+func (s *Service) setCandidateSource(ctx context.Context, tx *store.Tx, org string, cand *ashby.Candidate, sourceID, userID string) error {
 	if sourceID != "" {
-		src, err := mustExist(ctx, q, Sources, org, sourceID, "source", "sourceId")
+		src, err := mustShare(ctx, tx, Sources, org, sourceID, "source", "sourceId")
 		if err != nil {
 			return err
 		}
 		cand.Source = src
 	}
 	if userID != "" {
-		u, err := mustExist(ctx, q, Users, org, userID, "user", "creditedToUserId")
+		u, err := mustShare(ctx, tx, Users, org, userID, "user", "creditedToUserId")
 		if err != nil {
 			return err
 		}
@@ -392,13 +392,23 @@ type candidateTagRequest struct {
 
 func (s *Service) candidateTag(add bool) func(context.Context, *rpc.Call, *candidateTagRequest) (rpc.Result[ashby.Candidate], error) {
 	return func(ctx context.Context, c *rpc.Call, req *candidateTagRequest) (rpc.Result[ashby.Candidate], error) {
-		return s.UpdateCandidate(ctx, c.Org(), string(req.CandidateID), func(tx *store.Tx, cand *ashby.Candidate) error {
-			tag, err := mustExist(ctx, tx, CandidateTags, c.Org(), string(req.TagID), "candidate_tag", "tagId")
+		var cand *ashby.Candidate
+		err := s.write(ctx, func(tx *store.Tx) error {
+			// The tag first, then the candidate: the order archiving a tag
+			// locks them (see fanout.go).
+			tag, err := mustShare(ctx, tx, CandidateTags, c.Org(), string(req.TagID), "candidate_tag", "tagId")
 			if err != nil {
 				return err
 			}
-			return applyTag(cand, tag, add)
+			cand, err = s.updateCandidate(ctx, tx, c.Org(), string(req.CandidateID), func(_ *store.Tx, cand *ashby.Candidate) error {
+				return applyTag(cand, tag, add)
+			})
+			return err
 		})
+		if err != nil {
+			return rpc.Result[ashby.Candidate]{}, err
+		}
+		return rpc.Value(cand), nil
 	}
 }
 
@@ -504,7 +514,8 @@ const AnonymizedName = "Anonymized Candidate"
 
 func (s *Service) candidateAnonymize(ctx context.Context, c *rpc.Call, req *candidateIDRequest) (rpc.Result[ashby.Candidate], error) {
 	return s.UpdateCandidate(ctx, c.Org(), string(req.CandidateID), func(tx *store.Tx, cand *ashby.Candidate) error {
-		apps, err := Applications.Find(ctx, tx, c.Org(), store.Filter{Ref: cand.ID, IncludeArchived: true})
+		// Locked, so that none is reactivated before this commits.
+		apps, err := Applications.FindForUpdate(ctx, tx, c.Org(), store.Filter{Ref: cand.ID, IncludeArchived: true})
 		if err != nil {
 			return err
 		}

@@ -171,7 +171,7 @@ func (s *Service) candidateAddEmailMessage(ctx context.Context, c *rpc.Call, req
 			return err
 		}
 		if req.UserID != "" {
-			u, err := mustExist(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId")
+			u, err := mustShare(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId")
 			if err != nil {
 				return err
 			}

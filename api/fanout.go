@@ -14,33 +14,22 @@ import (
 // these functions rewrite the documents that embed it, in the same
 // transaction, so every list stays consistent and incremental sync reports
 // the rewritten documents as changed.
+//
+// The locking protocol (docs/architecture.md): the writer of a record holds
+// it with GetForUpdate, then rewrites the embedding documents with
+// Kind.Rewrite, which locks each in id order and stores only those whose
+// document changed. A writer that copies a summary into a new or changed
+// document reads the source with GetShared (mustShare), so the two cannot
+// interleave: a rewrite either sees the embedding document or the copier
+// waits and reads the new summary.
 
 func (s *Service) refreshCandidate(ctx context.Context, tx *store.Tx, org string, c *ashby.Candidate) error {
-	apps, err := Applications.Find(ctx, tx, org, store.Filter{Ref: c.ID, IncludeArchived: true})
-	if err != nil {
-		return err
-	}
 	sum := candidateSummary(c)
-	for _, a := range apps {
-		if sameSummary(a.Candidate, sum) {
-			continue
-		}
+	_, err := Applications.Rewrite(ctx, tx, org, store.Filter{Ref: c.ID, IncludeArchived: true}, func(a *ashby.Application) error {
 		a.Candidate = sum
-		if err := Applications.Put(ctx, tx, org, a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func sameSummary(a, b ashby.ApplicationCandidate) bool {
-	eq := func(x, y *ashby.ContactInfo) bool {
-		if x == nil || y == nil {
-			return x == y
-		}
-		return *x == *y
-	}
-	return a.ID == b.ID && a.Name == b.Name && eq(a.PrimaryEmailAddress, b.PrimaryEmailAddress) && eq(a.PrimaryPhoneNumber, b.PrimaryPhoneNumber)
+		return nil
+	})
+	return err
 }
 
 func candidateSummary(c *ashby.Candidate) ashby.ApplicationCandidate {
@@ -52,21 +41,12 @@ func jobSummary(j *ashby.Job) ashby.ApplicationJob {
 }
 
 func (s *Service) refreshJob(ctx context.Context, tx *store.Tx, org string, j *ashby.Job) error {
-	apps, err := Applications.Find(ctx, tx, org, store.Filter{Parent: j.ID, IncludeArchived: true})
-	if err != nil {
-		return err
-	}
 	sum := jobSummary(j)
-	for _, a := range apps {
-		if a.Job == sum {
-			continue
-		}
+	_, err := Applications.Rewrite(ctx, tx, org, store.Filter{Parent: j.ID, IncludeArchived: true}, func(a *ashby.Application) error {
 		a.Job = sum
-		if err := Applications.Put(ctx, tx, org, a); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // userEmbedders rewrite the documents of other categories that embed a
@@ -79,55 +59,49 @@ func OnUserChange(f func(ctx context.Context, s *Service, tx *store.Tx, org stri
 	userEmbedders = append(userEmbedders, f)
 }
 
-// refreshUser rewrites every document that embeds user u.
+// refreshUser rewrites every document that embeds user u; documents whose
+// copy of u is already current are left alone. Kinds are locked in the
+// order every fan-out uses (jobs, candidates, applications, then what
+// hangs off applications), so that a user's fan-out and a job's cannot
+// each hold what the other waits for.
 func (s *Service) refreshUser(ctx context.Context, tx *store.Tx, org string, u *ashby.User) error {
-	for _, f := range userEmbedders {
-		if err := f(ctx, s, tx, org, u); err != nil {
-			return err
-		}
-	}
 	member := func(m *ashby.HiringTeamMember) {
 		if m.UserID == u.ID {
 			m.FirstName, m.LastName, m.Email = u.FirstName, u.LastName, u.Email
 		}
 	}
-	apps, err := Applications.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, a := range apps {
-		if a.CreditedToUser != nil && a.CreditedToUser.ID == u.ID {
-			a.CreditedToUser = u
-		}
-		for i := range a.HiringTeam {
-			member(&a.HiringTeam[i])
-		}
-		if err := Applications.Put(ctx, tx, org, a); err != nil {
-			return err
-		}
-	}
-	cands, err := Candidates.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, c := range cands {
-		c.CreditedToUser = u
-		if err := Candidates.Put(ctx, tx, org, c); err != nil {
-			return err
-		}
-	}
-	jobs, err := Jobs.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, j := range jobs {
+	if _, err := Jobs.RewriteByKey(ctx, tx, org, "user", u.ID, func(j *ashby.Job) error {
 		if j.Author != nil && j.Author.ID == u.ID {
 			j.Author = u
 		}
 		for i := range j.HiringTeam {
 			member(&j.HiringTeam[i])
 		}
-		if err := Jobs.Put(ctx, tx, org, j); err != nil {
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := Candidates.RewriteByKey(ctx, tx, org, "user", u.ID, func(c *ashby.Candidate) error {
+		if c.CreditedToUser != nil && c.CreditedToUser.ID == u.ID {
+			c.CreditedToUser = u
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if _, err := Applications.RewriteByKey(ctx, tx, org, "user", u.ID, func(a *ashby.Application) error {
+		if a.CreditedToUser != nil && a.CreditedToUser.ID == u.ID {
+			a.CreditedToUser = u
+		}
+		for i := range a.HiringTeam {
+			member(&a.HiringTeam[i])
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, f := range userEmbedders {
+		if err := f(ctx, s, tx, org, u); err != nil {
 			return err
 		}
 	}

@@ -240,7 +240,7 @@ func (s *Service) feedbackSubmit(ctx context.Context, c *rpc.Call, req *feedback
 		}
 		var user *ashby.User
 		if req.UserID != "" {
-			user, err = mustExist(ctx, tx, Users, org, string(req.UserID), "user", "userId")
+			user, err = mustShare(ctx, tx, Users, org, string(req.UserID), "user", "userId")
 		} else {
 			user, err = s.actingUser(ctx, tx, c)
 		}
@@ -402,7 +402,7 @@ func (s *Service) feedbackRequestCreate(ctx context.Context, c *rpc.Call, req *f
 		if err != nil {
 			return err
 		}
-		user, err := mustExist(ctx, tx, Users, org, string(req.InterviewerUserID), "user", "interviewerUserId")
+		user, err := mustShare(ctx, tx, Users, org, string(req.InterviewerUserID), "user", "interviewerUserId")
 		if err != nil {
 			return err
 		}

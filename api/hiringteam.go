@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -142,15 +143,15 @@ func (s *Service) changeHiringTeam(ctx context.Context, c *rpc.Call, req *hiring
 
 // teamMember resolves a user and a role into the embedded member form.
 // Deactivated users cannot join a team; they can still be removed.
-func (s *Service) teamMember(ctx context.Context, q store.Q, org, userID, roleID string, add bool) (*ashby.HiringTeamMember, error) {
-	u, err := mustExist(ctx, q, Users, org, userID, "user", "teamMemberId")
+func (s *Service) teamMember(ctx context.Context, tx *store.Tx, org, userID, roleID string, add bool) (*ashby.HiringTeamMember, error) {
+	u, err := mustShare(ctx, tx, Users, org, userID, "user", "teamMemberId")
 	if err != nil {
 		return nil, err
 	}
 	if add && !u.IsEnabled {
 		return nil, ashby.InvalidInput("teamMemberId", "User %s is deactivated and cannot join a hiring team", u.ID)
 	}
-	role, err := mustExist(ctx, q, HiringTeamRoles, org, roleID, "hiring_team_role", "roleId")
+	role, err := mustExist(ctx, tx, HiringTeamRoles, org, roleID, "hiring_team_role", "roleId")
 	if err != nil {
 		return nil, err
 	}
@@ -188,71 +189,85 @@ func teamMemberNotFound(m *ashby.HiringTeamMember, where string) error {
 // they had, as a record of who worked on them.
 func (s *Service) setJobTeamMember(ctx context.Context, org, jobID, userID, roleID string, add bool) (*ashby.HiringTeamMember, error) {
 	var m *ashby.HiringTeamMember
-	_, err := s.UpdateJob(ctx, org, jobID, func(tx *store.Tx, job *ashby.Job) error {
-		var err error
+	err := s.write(ctx, func(tx *store.Tx) (err error) {
+		if ok, err := Jobs.Exists(ctx, tx, org, jobID); err != nil || !ok {
+			return notFound(cmp.Or(err, store.ErrNotFound), "job", "Job not found")
+		}
+		// The user first, then the job: the order a user's fan-out locks them.
 		if m, err = s.teamMember(ctx, tx, org, userID, roleID, add); err != nil {
 			return err
 		}
-		var changed bool
-		if add {
-			job.HiringTeam, changed = withMember(job.HiringTeam, *m)
-		} else if job.HiringTeam, changed = withoutMember(job.HiringTeam, *m); !changed {
-			return teamMemberNotFound(m, "job")
-		}
-		if !changed {
-			return nil
-		}
-		apps, err := Applications.Find(ctx, tx, org, store.Filter{Parent: job.ID, State: []string{ashby.ApplicationLead, ashby.ApplicationActive}})
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		for _, x := range apps {
-			// Lock before rewriting, so a concurrent change of the
-			// application (a stage move) is not overwritten.
-			a, err := Applications.GetForUpdate(ctx, tx, org, x.ID)
-			if err != nil {
-				return err
-			}
-			var ch bool
-			if add {
-				a.HiringTeam, ch = withMember(a.HiringTeam, *m)
-			} else {
-				a.HiringTeam, ch = withoutMember(a.HiringTeam, *m)
-			}
-			if !ch {
-				continue
-			}
-			a.UpdatedAt = now
-			if err := Applications.Put(ctx, tx, org, a); err != nil {
-				return err
-			}
-			if err := emit(ctx, tx, org, "applicationUpdate", map[string]any{"application": a}); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = s.updateJob(ctx, tx, org, jobID, func(tx *store.Tx, job *ashby.Job) error {
+			return s.setJobTeam(ctx, tx, org, job, m, add)
+		})
+		return err
 	})
 	return m, err
+}
+
+// setJobTeam changes job's team and the teams of its applications in progress.
+func (s *Service) setJobTeam(ctx context.Context, tx *store.Tx, org string, job *ashby.Job, m *ashby.HiringTeamMember, add bool) error {
+	var changed bool
+	if add {
+		job.HiringTeam, changed = withMember(job.HiringTeam, *m)
+	} else if job.HiringTeam, changed = withoutMember(job.HiringTeam, *m); !changed {
+		return teamMemberNotFound(m, "job")
+	}
+	if !changed {
+		return nil
+	}
+	now := s.now()
+	var changedApps []*ashby.Application
+	if _, err := Applications.Rewrite(ctx, tx, org, store.Filter{Parent: job.ID, State: []string{ashby.ApplicationLead, ashby.ApplicationActive}}, func(a *ashby.Application) error {
+		var ch bool
+		if add {
+			a.HiringTeam, ch = withMember(a.HiringTeam, *m)
+		} else {
+			a.HiringTeam, ch = withoutMember(a.HiringTeam, *m)
+		}
+		if ch {
+			a.UpdatedAt = now
+			changedApps = append(changedApps, a)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, a := range changedApps {
+		if err := emit(ctx, tx, org, "applicationUpdate", map[string]any{"application": a}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setApplicationTeamMember changes one application's hiring team.
 func (s *Service) setApplicationTeamMember(ctx context.Context, org, appID, userID, roleID string, add bool) (*ashby.HiringTeamMember, error) {
 	var m *ashby.HiringTeamMember
-	_, err := s.UpdateApplication(ctx, org, appID, func(tx *store.Tx, app *ashby.Application) error {
-		var err error
+	err := s.write(ctx, func(tx *store.Tx) (err error) {
+		if ok, err := Applications.Exists(ctx, tx, org, appID); err != nil || !ok {
+			return notFound(cmp.Or(err, store.ErrNotFound), "application", "Application not found - are you lacking permissions to edit candidates?")
+		}
+		// The user first, then the application (see updateApplication).
 		if m, err = s.teamMember(ctx, tx, org, userID, roleID, add); err != nil {
 			return err
 		}
-		if add {
-			app.HiringTeam, _ = withMember(app.HiringTeam, *m)
-			return nil
-		}
-		var changed bool
-		if app.HiringTeam, changed = withoutMember(app.HiringTeam, *m); !changed {
-			return teamMemberNotFound(m, "application")
-		}
-		return nil
+		_, err = s.updateApplication(ctx, tx, org, appID, func(tx *store.Tx, app *ashby.Application) error {
+			return setApplicationTeam(app, m, add)
+		})
+		return err
 	})
 	return m, err
+}
+
+func setApplicationTeam(app *ashby.Application, m *ashby.HiringTeamMember, add bool) error {
+	if add {
+		app.HiringTeam, _ = withMember(app.HiringTeam, *m)
+		return nil
+	}
+	var changed bool
+	if app.HiringTeam, changed = withoutMember(app.HiringTeam, *m); !changed {
+		return teamMemberNotFound(m, "application")
+	}
+	return nil
 }

@@ -99,7 +99,7 @@ func (s *Service) candidatePushToHris(ctx context.Context, c *rpc.Call, req *can
 			return e
 		}
 		now := s.now()
-		push, err = HRISPushes.FindOne(ctx, tx, org, store.Filter{Unique: app.ID + "|" + lc(system), IncludeArchived: true})
+		push, err = HRISPushes.FindOneForUpdate(ctx, tx, org, store.Filter{Unique: app.ID + "|" + lc(system), IncludeArchived: true})
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			push = &HRISPush{ID: ashby.NewID(), ApplicationID: app.ID, CandidateID: cand.ID, ExternalSystem: system, FirstPushedAt: now}

@@ -398,32 +398,21 @@ func (s *Service) updateInterview(ctx context.Context, org, id string, fn func(t
 }
 
 func (s *Service) refreshActivities(ctx context.Context, tx *store.Tx, org string, iv *ashby.Interview) error {
-	acts, err := InterviewActivities.ByKey(ctx, tx, org, "interview", iv.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, a := range acts {
-		changed := false
+	_, err := InterviewActivities.RewriteByKey(ctx, tx, org, "interview", iv.ID, func(a *interviewActivity) error {
 		for i := range a.Interviews {
-			ai := &a.Interviews[i]
-			if ai.InterviewID == iv.ID && (ai.Title != iv.Title || ai.IsSchedulable == iv.IsArchived) {
+			if ai := &a.Interviews[i]; ai.InterviewID == iv.ID {
 				ai.Title, ai.IsSchedulable = iv.Title, !iv.IsArchived
-				changed = true
 			}
 		}
-		if changed {
-			if err := InterviewActivities.Put(ctx, tx, org, a); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // usableInterview loads an interview that can be held for an application
 // of job: it exists, is not archived and is shared or the job's own.
-func usableInterview(ctx context.Context, q store.Q, org, id, jobID, field string) (*ashby.Interview, error) {
-	iv, err := mustExist(ctx, q, Interviews, org, id, "interview", field)
+func usableInterview(ctx context.Context, tx *store.Tx, org, id, jobID, field string) (*ashby.Interview, error) {
+	iv, err := mustShare(ctx, tx, Interviews, org, id, "interview", field)
 	if err != nil {
 		return nil, err
 	}

@@ -206,7 +206,7 @@ func (s *Service) poolAddUser(ctx context.Context, c *rpc.Call, req *poolAddUser
 		if p.IsArchived {
 			return ashby.Errorf("interviewer_pool_archived", "Interviewer pool %s is archived", p.ID)
 		}
-		u, err := mustExist(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId")
+		u, err := mustShare(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId")
 		if err != nil {
 			return err
 		}
@@ -247,7 +247,7 @@ type poolRemoveUserRequest struct {
 // leaves it as it is, so that a retried call succeeds.
 func (s *Service) poolRemoveUser(ctx context.Context, c *rpc.Call, req *poolRemoveUserRequest) (rpc.Result[ashby.InterviewerPool], error) {
 	return s.updatePool(ctx, c.Org(), string(req.InterviewerPoolID), func(tx *store.Tx, p *ashby.InterviewerPool) error {
-		if _, err := mustExist(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId"); err != nil {
+		if _, err := mustShare(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId"); err != nil {
 			return err
 		}
 		removeFromPool(p, string(req.UserID))
@@ -296,7 +296,7 @@ func (s *Service) poolUpdateTrainingPath(ctx context.Context, c *rpc.Call, req *
 			}
 			st.InterviewerRole, st.InterviewsRequired, st.ApprovalRequired = in.InterviewerRole, *in.InterviewsRequired, in.ApprovalRequired
 			for j, uid := range in.ApproverUserIDs {
-				u, err := mustExist(ctx, tx, Users, c.Org(), string(uid), "user", fmt.Sprintf("%s.approverUserIds[%d]", field, j))
+				u, err := mustShare(ctx, tx, Users, c.Org(), string(uid), "user", fmt.Sprintf("%s.approverUserIds[%d]", field, j))
 				if err != nil {
 					return err
 				}

@@ -93,7 +93,7 @@ func (s *Service) updateInterviewerSettings(ctx context.Context, c *rpc.Call, re
 	}
 	var st *ashby.InterviewerSettings
 	err = s.write(ctx, func(tx *store.Tx) error {
-		if _, err := mustExist(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId"); err != nil {
+		if _, err := mustShare(ctx, tx, Users, c.Org(), string(req.UserID), "user", "userId"); err != nil {
 			return err
 		}
 		var err error

@@ -101,8 +101,12 @@ func (s *Service) planStages(ctx context.Context, q store.Q, org, planID string)
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(stages, func(i, j int) bool { return stages[i].OrderInInterviewPlan < stages[j].OrderInInterviewPlan })
+	sortStages(stages)
 	return stages, nil
+}
+
+func sortStages(stages []*ashby.InterviewStage) {
+	sort.SliceStable(stages, func(i, j int) bool { return stages[i].OrderInInterviewPlan < stages[j].OrderInInterviewPlan })
 }
 
 type interviewStageListRequest struct {
@@ -145,10 +149,12 @@ func (s *Service) interviewStageCreate(ctx context.Context, c *rpc.Call, req *in
 		if _, err := mustExist(ctx, tx, InterviewPlans, c.Org(), string(req.InterviewPlanID), "interview_plan", "interviewPlanId"); err != nil {
 			return err
 		}
-		stages, err := s.planStages(ctx, tx, c.Org(), string(req.InterviewPlanID))
+		// The stages after the new one move down: lock them all.
+		stages, err := InterviewStages.FindForUpdate(ctx, tx, c.Org(), store.Filter{Parent: string(req.InterviewPlanID)})
 		if err != nil {
 			return err
 		}
+		sortStages(stages)
 		pos := len(stages)
 		for i, st := range stages {
 			if st.Type == ashby.StageHired || st.Type == ashby.StageArchived {
@@ -210,17 +216,11 @@ func (s *Service) putStage(ctx context.Context, tx *store.Tx, org string, st *as
 	if err := InterviewStages.Put(ctx, tx, org, st); err != nil {
 		return err
 	}
-	apps, err := Applications.ByKey(ctx, tx, org, "stage", st.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, a := range apps {
+	_, err := Applications.RewriteByKey(ctx, tx, org, "stage", st.ID, func(a *ashby.Application) error {
 		a.CurrentInterviewStage = *st
-		if err := Applications.Put(ctx, tx, org, a); err != nil {
-			return err
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 func (s *Service) interviewStageGroupList(ctx context.Context, c *rpc.Call, _ *emptyRequest) (*rpc.Page, error) {

@@ -232,6 +232,13 @@ func emitScheduleUpdate(ctx context.Context, tx *store.Tx, org string, sched *as
 
 // putSchedule stores a schedule and those of its events in changed.
 func (s *Service) putSchedule(ctx context.Context, tx *store.Tx, org string, sched *ashby.InterviewSchedule, changed map[string]bool) error {
+	if len(changed) > 0 {
+		// Event records are copies of the schedule's events, written only
+		// here; lock the stored ones before overwriting them.
+		if _, err := InterviewEvents.FindForUpdate(ctx, tx, org, store.Filter{Parent: sched.ID, IncludeArchived: true}); err != nil {
+			return err
+		}
+	}
 	for i := range sched.InterviewEvents {
 		if e := &sched.InterviewEvents[i]; changed[e.ID] {
 			if err := InterviewEvents.Put(ctx, tx, org, e); err != nil {

@@ -17,17 +17,13 @@ func init() { OnUserChange(refreshInterviewUsers) }
 func refreshInterviewUsers(ctx context.Context, s *Service, tx *store.Tx, org string, u *ashby.User) error {
 	same := func(v ashby.User) bool { return string(mustJSON(v)) == string(mustJSON(*u)) }
 
-	scheds, err := InterviewSchedules.ByKey(ctx, tx, org, "user", u.ID, 0)
+	// Schedules are stored with their events (putSchedule), so they are
+	// locked and rewritten here rather than through Rewrite.
+	scheds, err := InterviewSchedules.ByKeyForUpdate(ctx, tx, org, "user", u.ID)
 	if err != nil {
 		return err
 	}
-	for _, found := range scheds {
-		// Locked and read again (as in every refresh below): writing back
-		// the copy ByKey returned would undo a change committed meanwhile.
-		sc, err := InterviewSchedules.GetForUpdate(ctx, tx, org, found.ID)
-		if err != nil {
-			return err
-		}
+	for _, sc := range scheds {
 		changed := false
 		events := map[string]bool{}
 		if sc.ScheduledBy != nil && sc.ScheduledBy.ID == u.ID && !same(*sc.ScheduledBy) {
@@ -50,54 +46,37 @@ func refreshInterviewUsers(ctx context.Context, s *Service, tx *store.Tx, org st
 		}
 	}
 
-	fbs, err := Feedback.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, f := range fbs {
-		if f.SubmittedByUser.ID == u.ID && !same(f.SubmittedByUser) {
+	if _, err := Feedback.RewriteByKey(ctx, tx, org, "user", u.ID, func(f *ashby.ApplicationFeedback) error {
+		if f.SubmittedByUser.ID == u.ID {
 			f.SubmittedByUser = *u
-			if err := Feedback.Put(ctx, tx, org, f); err != nil {
-				return err
-			}
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
 
-	pools, err := InterviewerPools.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, found := range pools {
-		p, err := InterviewerPools.GetForUpdate(ctx, tx, org, found.ID)
-		if err != nil {
-			return err
-		}
-		changed := false
+	_, err = InterviewerPools.RewriteByKey(ctx, tx, org, "user", u.ID, func(p *ashby.InterviewerPool) error {
 		for i := range p.QualifiedMembers {
-			if m := &p.QualifiedMembers[i]; m.ID == u.ID && !same(m.User) {
-				m.User, changed = *u, true
+			if m := &p.QualifiedMembers[i]; m.ID == u.ID {
+				m.User = *u
 			}
 		}
 		for i := range p.Trainees {
-			if t := &p.Trainees[i]; t.ID == u.ID && !same(t.User) {
-				t.User, changed = *u, true
+			if t := &p.Trainees[i]; t.ID == u.ID {
+				t.User = *u
 			}
 		}
 		if p.TrainingPath != nil {
 			for i := range p.TrainingPath.TrainingStages {
 				st := &p.TrainingPath.TrainingStages[i]
 				for j := range st.Approvers {
-					if st.Approvers[j].ID == u.ID && !same(st.Approvers[j]) {
-						st.Approvers[j], changed = *u, true
+					if st.Approvers[j].ID == u.ID {
+						st.Approvers[j] = *u
 					}
 				}
 			}
 		}
-		if changed {
-			if err := InterviewerPools.Put(ctx, tx, org, p); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }

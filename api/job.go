@@ -371,31 +371,36 @@ func (s *Service) jobSetStatus(ctx context.Context, c *rpc.Call, req *jobSetStat
 // applications that embed it and emits jobUpdate.
 func (s *Service) UpdateJob(ctx context.Context, org, id string, fn func(tx *store.Tx, job *ashby.Job) error) (rpc.Result[ashby.Job], error) {
 	var job *ashby.Job
-	err := s.write(ctx, func(tx *store.Tx) error {
-		var err error
-		job, err = Jobs.GetForUpdate(ctx, tx, org, id)
-		if err != nil {
-			return notFound(err, "job", "Job not found")
-		}
-		before, _ := json.Marshal(job)
-		if err := fn(tx, job); err != nil {
-			return err
-		}
-		after, _ := json.Marshal(job)
-		if string(before) == string(after) {
-			return nil // nothing changed: no write, no event
-		}
-		job.UpdatedAt = s.now()
-		if err := Jobs.Put(ctx, tx, org, job); err != nil {
-			return err
-		}
-		if err := s.refreshJob(ctx, tx, org, job); err != nil {
-			return err
-		}
-		return emit(ctx, tx, org, "jobUpdate", map[string]any{"job": job})
+	err := s.write(ctx, func(tx *store.Tx) (err error) {
+		job, err = s.updateJob(ctx, tx, org, id, fn)
+		return err
 	})
 	if err != nil {
 		return rpc.Result[ashby.Job]{}, err
 	}
 	return rpc.Value(job), nil
+}
+
+// updateJob is UpdateJob in tx (see updateApplication on lock order).
+func (s *Service) updateJob(ctx context.Context, tx *store.Tx, org, id string, fn func(tx *store.Tx, job *ashby.Job) error) (*ashby.Job, error) {
+	job, err := Jobs.GetForUpdate(ctx, tx, org, id)
+	if err != nil {
+		return nil, notFound(err, "job", "Job not found")
+	}
+	before, _ := json.Marshal(job)
+	if err := fn(tx, job); err != nil {
+		return nil, err
+	}
+	after, _ := json.Marshal(job)
+	if string(before) == string(after) {
+		return job, nil // nothing changed: no write, no event
+	}
+	job.UpdatedAt = s.now()
+	if err := Jobs.Put(ctx, tx, org, job); err != nil {
+		return nil, err
+	}
+	if err := s.refreshJob(ctx, tx, org, job); err != nil {
+		return nil, err
+	}
+	return job, emit(ctx, tx, org, "jobUpdate", map[string]any{"job": job})
 }

@@ -179,40 +179,53 @@ func (s *Service) jobPostingList(ctx context.Context, c *rpc.Call, req *jobPosti
 	if req.IncludeUnpublishedJobPostings {
 		f.State = nil
 	}
-	ps, err := JobPostings.Find(ctx, s.DB, c.Org(), f)
+	refs, err := s.postingRefs(ctx, s.DB, c.Org(), nil)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.postingRefs(ctx, s.DB, c.Org(), ps)
-	if err != nil {
-		return nil, err
-	}
+	// Postings are read in keyset batches from the cursor on, so a page
+	// costs what it scans, not the whole board; the filters that need a
+	// posting's job or locations apply as each batch arrives.
 	limit := req.PageLimit()
+	f.Limit = limit + 1
+	if after != nil {
+		f.After = &store.Position{CreatedAt: after.Created, ID: after.ID}
+	}
 	out := []ashby.JobPostingListItem{}
 	page := &rpc.Page{}
-	for _, p := range ps {
-		if after != nil && (p.CreatedAt.UnixMilli() < after.Created || p.CreatedAt.UnixMilli() == after.Created && p.ID <= after.ID) {
-			continue
+	var lastOut *ashby.JobPosting
+scan:
+	for {
+		ps, err := JobPostings.Find(ctx, s.DB, c.Org(), f)
+		if err != nil {
+			return nil, err
 		}
-		if req.ListedOnly && !p.IsListed {
-			continue
+		if err := refs.addJobs(ctx, s.DB, c.Org(), ps); err != nil {
+			return nil, err
 		}
-		it := refs.listItem(p)
-		if req.Location != "" && !refs.hasLocation(p, req.Location) {
-			continue
+		for _, p := range ps {
+			f.After = &store.Position{CreatedAt: p.CreatedAt.UnixMilli(), ID: p.ID}
+			if req.ListedOnly && !p.IsListed {
+				continue
+			}
+			if req.Location != "" && !refs.hasLocation(p, req.Location) {
+				continue
+			}
+			if req.Department != "" && !slices.Contains(refs.teams(p), req.Department) {
+				continue
+			}
+			if len(out) == limit {
+				page.MoreDataAvailable = true
+				b, _ := json.Marshal(postingCursor{Created: lastOut.CreatedAt.UnixMilli(), ID: lastOut.ID})
+				page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+				break scan
+			}
+			out = append(out, refs.listItem(p))
+			lastOut = p
 		}
-		if req.Department != "" && !slices.Contains(refs.teams(p), req.Department) {
-			continue
-		}
-		if len(out) == limit {
-			page.MoreDataAvailable = true
-			last := out[len(out)-1]
-			lp := ps[slices.IndexFunc(ps, func(x *ashby.JobPosting) bool { return x.ID == last.ID })]
-			b, _ := json.Marshal(postingCursor{Created: lp.CreatedAt.UnixMilli(), ID: lp.ID})
-			page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+		if len(ps) < f.Limit {
 			break
 		}
-		out = append(out, it)
 	}
 	page.Items = out
 	return page, nil
@@ -340,16 +353,21 @@ func (s *Service) savePosting(ctx context.Context, tx *store.Tx, org string, p *
 // that an organization's boards changed; other processes notice through
 // the change positions (see BoardVersion).
 func (s *Service) postingsChanged(org string) {
-	for _, f := range postingListeners {
+	s.listenMu.Lock()
+	fs := s.postingListeners
+	s.listenMu.Unlock()
+	for _, f := range fs {
 		f(org)
 	}
 }
 
-var postingListeners []func(org string)
-
 // OnPostingsChanged registers fn to run after a posting or board of an
-// organization changes in this process.
-func OnPostingsChanged(fn func(org string)) { postingListeners = append(postingListeners, fn) }
+// organization changes through this Service.
+func (s *Service) OnPostingsChanged(fn func(org string)) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	s.postingListeners = append(slices.Clip(s.postingListeners), fn)
+}
 
 // linkPosting adds (or removes) a posting id in its job's jobPostingIds.
 func (s *Service) linkPosting(ctx context.Context, tx *store.Tx, org, jobID, postingID string, add bool) error {

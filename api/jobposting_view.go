@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,11 +33,8 @@ func (s *Service) postingRefs(ctx context.Context, q store.Q, org string, ps []*
 		return nil, err
 	}
 	r := &postingRefs{org: o, baseURL: s.BaseURL, depts: map[string]*ashby.Department{}, locs: map[string]*ashby.Location{}, boards: map[string]*ashby.JobBoardSettings{}}
-	var jobIDs []string
-	for _, p := range ps {
-		jobIDs = append(jobIDs, p.JobID)
-	}
-	if r.jobs, err = Jobs.GetMany(ctx, q, org, jobIDs); err != nil {
+	r.jobs = map[string]*ashby.Job{}
+	if err := r.addJobs(ctx, q, org, ps); err != nil {
 		return nil, err
 	}
 	// Departments, locations and boards are few per organization; loading
@@ -63,6 +61,22 @@ func (s *Service) postingRefs(ctx context.Context, q store.Q, org string, ps []*
 		r.boards[b.ID] = b
 	}
 	return r, nil
+}
+
+// addJobs loads the jobs of more postings.
+func (r *postingRefs) addJobs(ctx context.Context, q store.Q, org string, ps []*ashby.JobPosting) error {
+	var ids []string
+	for _, p := range ps {
+		if r.jobs[p.JobID] == nil {
+			ids = append(ids, p.JobID)
+		}
+	}
+	jobs, err := Jobs.GetMany(ctx, q, org, ids)
+	if err != nil {
+		return err
+	}
+	maps.Copy(r.jobs, jobs)
+	return nil
 }
 
 func (r *postingRefs) job(p *ashby.JobPosting) *ashby.Job {

@@ -189,21 +189,15 @@ func (s *Service) candidateTagArchive(ctx context.Context, c *rpc.Call, req *can
 			return notFound(err, "candidate_tag", "Candidate tag not found")
 		}
 		// Candidates embed their tags; rewrite them so the flag is current.
-		cands, err := Candidates.ByKey(ctx, tx, c.Org(), "tag", tag.ID, 0)
-		if err != nil {
-			return err
-		}
-		for _, cand := range cands {
+		_, err = Candidates.RewriteByKey(ctx, tx, c.Org(), "tag", tag.ID, func(cand *ashby.Candidate) error {
 			for i := range cand.Tags {
 				if cand.Tags[i].ID == tag.ID {
 					cand.Tags[i] = *tag
 				}
 			}
-			if err := Candidates.Put(ctx, tx, c.Org(), cand); err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return rpc.Result[ashby.CandidateTag]{}, err

@@ -349,6 +349,11 @@ func (s *Service) saveOffer(ctx context.Context, tx *store.Tx, org string, o *as
 	if err := Offers.Put(ctx, tx, org, o); err != nil {
 		return err
 	}
+	// The version record is a copy of the offer's latest version, written
+	// only here under the offer's lock; lock it too before overwriting it.
+	if _, err := OfferVersions.GetForUpdate(ctx, tx, org, o.LatestVersion.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if err := OfferVersions.PutChild(ctx, tx, org, o.ID, o.LatestVersion); err != nil {
 		return err
 	}
@@ -624,11 +629,14 @@ func (s *Service) deleteApplicationOffers(ctx context.Context, tx *store.Tx, org
 // refreshOfferUsers rewrites the offer versions, and the offers whose
 // latest version, name user u as their author.
 func refreshOfferUsers(ctx context.Context, _ *Service, tx *store.Tx, org string, u *ashby.User) error {
-	versions, err := OfferVersions.ByKey(ctx, tx, org, "user", u.ID, 0)
+	versions, err := OfferVersions.ByKeyForUpdate(ctx, tx, org, "user", u.ID)
 	if err != nil {
 		return err
 	}
 	for _, v := range versions {
+		if v.Author == nil || v.Author.ID != u.ID || string(mustJSON(v.Author)) == string(mustJSON(u)) {
+			continue
+		}
 		var vm offerVersionMeta
 		if _, err := store.GetMeta(ctx, tx, org, OfferVersions.Name, v.ID, &vm); err != nil {
 			return err
@@ -638,21 +646,11 @@ func refreshOfferUsers(ctx context.Context, _ *Service, tx *store.Tx, org string
 			return err
 		}
 	}
-	offers, err := Offers.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, x := range offers {
-		o, err := Offers.GetForUpdate(ctx, tx, org, x.ID)
-		if err != nil {
-			return err
-		}
+	_, err = Offers.RewriteByKey(ctx, tx, org, "user", u.ID, func(o *ashby.Offer) error {
 		if o.LatestVersion != nil && o.LatestVersion.Author != nil && o.LatestVersion.Author.ID == u.ID {
 			o.LatestVersion.Author = u
-			if err := Offers.Put(ctx, tx, org, o); err != nil {
-				return err
-			}
 		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }

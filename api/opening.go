@@ -151,6 +151,8 @@ func (s *Service) openingCreate(ctx context.Context, c *rpc.Call, req *openingCr
 			if v.Identifier, err = nextOpeningIdentifier(ctx, tx, c.Org()); err != nil {
 				return err
 			}
+		} else if err := noteOpeningIdentifier(ctx, tx, c.Org(), v.Identifier); err != nil {
+			return err
 		}
 		if err := Openings.Put(ctx, tx, c.Org(), o); err != nil {
 			return err
@@ -180,29 +182,40 @@ func openingDate(field, d string) (string, error) {
 }
 
 // nextOpeningIdentifier numbers openings created without an identifier:
-// one more than the highest numeric identifier in the organization. On
-// PostgreSQL an advisory lock per organization keeps two concurrent
-// creates from taking the same number; SQLite has a single writer.
+// one more than the highest numeric identifier in the organization, drawn
+// from a series so that a create costs the same however many openings
+// exist; identifiers set by hand raise the series (noteOpeningIdentifier).
 func nextOpeningIdentifier(ctx context.Context, tx *store.Tx, org string) (string, error) {
-	if tx.DB().Engine() == store.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(3002, hashtext($1))`, org); err != nil {
-			return "", fmt.Errorf("lock opening identifiers: %w", err)
+	n, err := tx.NextInSeries(ctx, openingSeries(org), func() (int64, error) {
+		all, err := Openings.Find(ctx, tx, org, store.Filter{IncludeArchived: true})
+		if err != nil {
+			return 0, err
 		}
-	}
-	all, err := Openings.Find(ctx, tx, org, store.Filter{IncludeArchived: true})
+		var top int64
+		for _, o := range all {
+			if o.LatestVersion == nil {
+				continue
+			}
+			if k, err := strconv.ParseInt(o.LatestVersion.Identifier, 10, 64); err == nil && k > top {
+				top = k
+			}
+		}
+		return top, nil
+	})
 	if err != nil {
 		return "", err
 	}
-	n := 0
-	for _, o := range all {
-		if o.LatestVersion == nil {
-			continue
-		}
-		if k, err := strconv.Atoi(o.LatestVersion.Identifier); err == nil && k > n {
-			n = k
-		}
+	return strconv.FormatInt(n, 10), nil
+}
+
+func openingSeries(org string) string { return "opening_identifier:" + org }
+
+// noteOpeningIdentifier keeps the series above an identifier set by hand.
+func noteOpeningIdentifier(ctx context.Context, tx *store.Tx, org, id string) error {
+	if k, err := strconv.ParseInt(id, 10, 64); err == nil && k > 0 {
+		return tx.RaiseSeries(ctx, openingSeries(org), k)
 	}
-	return strconv.Itoa(n + 1), nil
+	return nil
 }
 
 // checkOpeningRefs checks that an opening version's department, jobs and
@@ -288,6 +301,9 @@ func (s *Service) openingUpdate(ctx context.Context, c *rpc.Call, req *openingUp
 				return ashby.InvalidInput("identifier", "identifier cannot be empty")
 			}
 			v.Identifier = id
+			if err := noteOpeningIdentifier(ctx, tx, c.Org(), id); err != nil {
+				return err
+			}
 		}
 		if req.Description != nil {
 			v.Description = *req.Description
@@ -557,30 +573,15 @@ func fillOpening(ctx context.Context, tx *store.Tx, org, jobID, openingID string
 // refreshOpeningUsers rewrites the hiring team members of openings that
 // embed user u (a name or email change is not a new version).
 func refreshOpeningUsers(ctx context.Context, _ *Service, tx *store.Tx, org string, u *ashby.User) error {
-	ops, err := Openings.ByKey(ctx, tx, org, "user", u.ID, 0)
-	if err != nil {
-		return err
-	}
-	for _, x := range ops {
-		o, err := Openings.GetForUpdate(ctx, tx, org, x.ID)
-		if err != nil {
-			return err
-		}
-		changed := false
+	_, err := Openings.RewriteByKey(ctx, tx, org, "user", u.ID, func(o *ashby.Opening) error {
 		for i := range o.LatestVersion.HiringTeam {
-			m := &o.LatestVersion.HiringTeam[i]
-			if m.UserID == u.ID && (m.FirstName != u.FirstName || m.LastName != u.LastName || m.Email != u.Email) {
+			if m := &o.LatestVersion.HiringTeam[i]; m.UserID == u.ID {
 				m.FirstName, m.LastName, m.Email = u.FirstName, u.LastName, u.Email
-				changed = true
 			}
 		}
-		if changed {
-			if err := Openings.Put(ctx, tx, org, o); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // expandJobOpenings is job's "openings" expansion: every opening the job

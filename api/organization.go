@@ -117,7 +117,7 @@ func (s *Service) userCreate(ctx context.Context, c *rpc.Call, req *userCreateRe
 			return ashby.Errorf("user_already_exists", "A user with email %s already exists", req.Email)
 		}
 		if req.ManagerID != "" {
-			if _, err := mustExist(ctx, tx, Users, c.Org(), string(req.ManagerID), "user", "managerId"); err != nil {
+			if _, err := mustShare(ctx, tx, Users, c.Org(), string(req.ManagerID), "user", "managerId"); err != nil {
 				return err
 			}
 		}

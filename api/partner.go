@@ -468,7 +468,7 @@ func applyAssessmentList(ctx context.Context, tx *store.Tx, org, integrationID s
 		return err
 	}
 	now := ashby.NewTime(tx.DB().Now())
-	have, err := AssessmentTypes.Find(ctx, tx, org, store.Filter{Parent: integrationID, IncludeArchived: true})
+	have, err := AssessmentTypes.FindForUpdate(ctx, tx, org, store.Filter{Parent: integrationID, IncludeArchived: true})
 	if err != nil {
 		return err
 	}
@@ -559,6 +559,10 @@ func applyCustomFields(ctx context.Context, tx *store.Tx, org, integrationID str
 		return err
 	}
 	now := ashby.NewTime(tx.DB().Now())
+	// The list is replaced whole: lock the stored one first.
+	if _, err := PartnerCustomFieldLists.GetForUpdate(ctx, tx, org, integrationID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if err := PartnerCustomFieldLists.Put(ctx, tx, org, &ashby.PartnerCustomFields{ID: integrationID, PartnerIntegrationID: integrationID, Fields: fields, SyncedAt: now}); err != nil {
 		return err
 	}

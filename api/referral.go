@@ -125,7 +125,7 @@ func (s *Service) referralCreate(ctx context.Context, c *rpc.Call, req *referral
 	}
 	var app *ashby.Application
 	err = s.write(ctx, func(tx *store.Tx) error {
-		referrer, err := mustExist(ctx, tx, Users, c.Org(), string(req.CreditedToUserID), "user", "creditedToUserId")
+		referrer, err := mustShare(ctx, tx, Users, c.Org(), string(req.CreditedToUserID), "user", "creditedToUserId")
 		if err != nil {
 			return err
 		}

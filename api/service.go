@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
@@ -22,6 +23,10 @@ type Service struct {
 	// (profile URLs, file downloads, apply links).
 	BaseURL string
 	Log     *slog.Logger
+
+	listenMu         sync.Mutex
+	postingListeners []func(org string)
+	admins           sync.Map // org id → the user id orgAdmin chose
 }
 
 // New returns a Service on db.
@@ -80,6 +85,19 @@ func notFound(err error, what, message string) error {
 // mustExist checks that a referenced record exists in the organization.
 func mustExist[T any](ctx context.Context, q store.Q, k store.Kind[T], org, id, what, field string) (*T, error) {
 	v, err := k.Get(ctx, q, org, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ashby.Errorf(what+"_not_found", "%s %s does not exist (field %s)", strings.ReplaceAll(what, "_", " "), id, field)
+	}
+	return v, err
+}
+
+// mustShare is mustExist for a record whose summary the caller copies
+// into the document it writes (an application embeds its job's title):
+// the record is read with a share lock, so that its own writer, which
+// rewrites the embedding documents, cannot miss this one (see
+// store.Kind.GetShared).
+func mustShare[T any](ctx context.Context, tx *store.Tx, k store.Kind[T], org, id, what, field string) (*T, error) {
+	v, err := k.GetShared(ctx, tx, org, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ashby.Errorf(what+"_not_found", "%s %s does not exist (field %s)", strings.ReplaceAll(what, "_", " "), id, field)
 	}
@@ -185,13 +203,27 @@ func (s *Service) actingUser(ctx context.Context, q store.Q, c *rpc.Call) (*ashb
 	return s.orgAdmin(ctx, q, c.Org())
 }
 
+// orgAdmin is the user that writes by a key without a user are credited
+// to: the first Organization Admin, else the first user. The choice is
+// remembered per organization and checked on each use (one read by id),
+// so that a write does not decode every user of the organization.
 func (s *Service) orgAdmin(ctx context.Context, q store.Q, org string) (*ashby.User, error) {
+	if id, ok := s.admins.Load(org); ok {
+		u, err := Users.Get(ctx, q, org, id.(string))
+		if err == nil && u.IsEnabled && u.GlobalRole == "Organization Admin" {
+			return u, nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
 	users, err := Users.Find(ctx, q, org, store.Filter{})
 	if err != nil {
 		return nil, err
 	}
 	for _, u := range users {
 		if u.GlobalRole == "Organization Admin" {
+			s.admins.Store(org, u.ID)
 			return u, nil
 		}
 	}

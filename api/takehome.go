@@ -301,7 +301,7 @@ func (s *Service) takeHomeCreate(ctx context.Context, c *rpc.Call, req *takeHome
 		th.InstructionsPlain = sanitize.PlainText(th.InstructionsHTML)
 		for i, id := range req.ReviewerUserIDs {
 			field := fmt.Sprintf("reviewerUserIds[%d]", i)
-			u, err := mustExist(ctx, tx, Users, org, string(id), "user", field)
+			u, err := mustShare(ctx, tx, Users, org, string(id), "user", field)
 			if err != nil {
 				return err
 			}

@@ -97,29 +97,29 @@ func TestRecordsChangesWithActorsAndChangedFields(t *testing.T) {
 		// in the same transaction points at the first as its parent.
 		other := &gadget{ID: ashby.NewID(), Title: "Sprocket", CreatedAt: ashby.Now()}
 		write(t, context.Background(), db, func(tx *store.Tx) error {
-			if err := gadgets.Put(context.Background(), tx, org, g); err != nil {
+			if err := save(context.Background(), tx, org, g); err != nil {
 				return err
 			}
 			// Written twice: one entry.
-			if err := gadgets.Put(context.Background(), tx, org, other); err != nil {
+			if err := save(context.Background(), tx, org, other); err != nil {
 				return err
 			}
-			return gadgets.Put(context.Background(), tx, org, other)
+			return save(context.Background(), tx, org, other)
 		})
 		ctx := apiCall(org)
 		write(t, ctx, db, func(tx *store.Tx) error {
 			g.Color, g.Manufacture, g.UpdatedAt = "blue", "Acme", ashby.NewTime(time.Now().Add(time.Second))
-			if err := gadgets.Put(ctx, tx, org, g); err != nil {
+			if err := save(ctx, tx, org, g); err != nil {
 				return err
 			}
 			// Rewritten without a change: no entry.
-			return gadgets.Put(ctx, tx, org, other)
+			return save(ctx, tx, org, other)
 		})
 		write(t, ctx, db, func(tx *store.Tx) error { return gadgets.Delete(ctx, tx, org, other.ID) })
 		// Created and deleted in one transaction: nothing to record.
 		write(t, ctx, db, func(tx *store.Tx) error {
 			tmp := &gadget{ID: ashby.NewID(), Title: "Ephemeral", CreatedAt: ashby.Now()}
-			if err := gadgets.Put(ctx, tx, org, tmp); err != nil {
+			if err := save(ctx, tx, org, tmp); err != nil {
 				return err
 			}
 			return gadgets.Delete(ctx, tx, org, tmp.ID)
@@ -128,7 +128,7 @@ func TestRecordsChangesWithActorsAndChangedFields(t *testing.T) {
 		boom := errors.New("boom")
 		if err := db.Write(ctx, func(tx *store.Tx) error {
 			g.Color = "green"
-			if err := gadgets.Put(ctx, tx, org, g); err != nil {
+			if err := save(ctx, tx, org, g); err != nil {
 				return err
 			}
 			return boom
@@ -186,10 +186,10 @@ func TestListFiltersWindowsAndCursors(t *testing.T) {
 		for i := 0; i < 7; i++ {
 			g := &gadget{ID: ashby.NewID(), Title: "G", CreatedAt: ashby.Now()}
 			ids = append(ids, g.ID)
-			write(t, ctx, db, func(tx *store.Tx) error { return gadgets.Put(ctx, tx, org, g) })
+			write(t, ctx, db, func(tx *store.Tx) error { return save(ctx, tx, org, g) })
 		}
 		write(t, context.Background(), db, func(tx *store.Tx) error {
-			return gadgets.Put(context.Background(), tx, otherOrg, &gadget{ID: ashby.NewID(), Title: "Elsewhere", CreatedAt: ashby.Now()})
+			return save(context.Background(), tx, otherOrg, &gadget{ID: ashby.NewID(), Title: "Elsewhere", CreatedAt: ashby.Now()})
 		})
 		all := entries(t, db, Query{Org: org, Limit: 3, TargetTypes: []string{"TestGadget"}})
 		if len(all) != 7 || all[0].Target.ID != ids[6] || all[6].Target.ID != ids[0] {
@@ -250,7 +250,7 @@ func TestBaselineOfRecordsOlderThanTheLog(t *testing.T) {
 		ctx := context.Background()
 		org := newOrg(t, db)
 		g := &gadget{ID: ashby.NewID(), Title: "Old", Color: "red", CreatedAt: ashby.Now()}
-		write(t, ctx, db, func(tx *store.Tx) error { return gadgets.Put(ctx, tx, org, g) }) // not attached: unaudited
+		write(t, ctx, db, func(tx *store.Tx) error { return save(ctx, tx, org, g) }) // not attached: unaudited
 		if _, err := db.ExecContext(ctx, `DROP TABLE audit_log`); err != nil {
 			t.Fatal(err)
 		}
@@ -261,7 +261,7 @@ func TestBaselineOfRecordsOlderThanTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		Attach(db)
-		write(t, apiCall(org), db, func(tx *store.Tx) error { g.Color = "blue"; return gadgets.Put(ctx, tx, org, g) })
+		write(t, apiCall(org), db, func(tx *store.Tx) error { g.Color = "blue"; return save(ctx, tx, org, g) })
 		got := entries(t, db, Query{Org: org})
 		if len(got) != 1 || got[0].Category != "testGadget.updated" || string(got[0].ChangedFields["color"].From) != `"red"` {
 			t.Fatalf("first change of an older record: %s", mustJSON(got))
@@ -313,4 +313,12 @@ func FuzzFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// save stores g as a writer must: locking the stored record first.
+func save(ctx context.Context, tx *store.Tx, org string, g *gadget) error {
+	if _, err := gadgets.GetForUpdate(ctx, tx, org, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return gadgets.Put(ctx, tx, org, g)
 }

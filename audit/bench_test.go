@@ -39,7 +39,7 @@ func BenchmarkWrite(b *testing.B) {
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					g.Color = []string{"red", "blue"}[i%2]
-					if err := db.Write(ctx, func(tx *store.Tx) error { return gadgets.Put(ctx, tx, org.ID, g) }); err != nil {
+					if err := db.Write(ctx, func(tx *store.Tx) error { return save(ctx, tx, org.ID, g) }); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -23,12 +23,16 @@ import (
 // uploads, downloads, deletes and their error statuses. s3rver checks the
 // access key but not Version 4 signatures, so signing itself is checked
 // against AWS's published vector (TestS3SignatureVector). Skipped when
-// s3rver or node is missing.
+// s3rver or node is missing, unless ASHLAR_REQUIRE_S3=1 (set by .ci/run),
+// which makes that a failure.
 func startS3rver(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
 	bin := filepath.Join(filepath.Dir(file), "testdata", "s3", "node_modules", "s3rver", "bin", "s3rver.js")
 	node, err := exec.LookPath("node")
 	if _, serr := os.Stat(bin); serr != nil || err != nil {
+		if os.Getenv("ASHLAR_REQUIRE_S3") == "1" {
+			t.Fatalf("s3rver is required (ASHLAR_REQUIRE_S3=1) but not installed (npm ci in files/testdata/s3): %v %v", serr, err)
+		}
 		t.Skipf("s3rver not installed (npm ci in files/testdata/s3): %v %v", serr, err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

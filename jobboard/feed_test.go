@@ -65,3 +65,68 @@ func TestFeedRenderingsAgree(t *testing.T) {
 		t.Fatal("JSON and XML share an ETag")
 	}
 }
+
+// The XML feed's element names are the partner feed schema's, checked
+// against a literal document rather than the struct tags that wrote it.
+func TestXMLFeedElementNames(t *testing.T) {
+	lo := 100000.0
+	doc := ashby.FeedDocument{Jobs: []ashby.FeedJob{{ID: "p1", OrganizationID: "o1", OrganizationName: "Acme", Title: "Engineer", DepartmentName: "R&D", TeamName: "Core",
+		DescriptionPlain: "Build things", DescriptionHTML: "<p>Build things</p>", EmploymentType: "FullTime", ExternalLink: "https://acme.example/jobs/p1",
+		UpdatedAt: "2026-11-27T10:00:00.000Z", PublishedAt: "2026-11-26T10:00:00.000Z",
+		Locations: []ashby.FeedLocation{{LocationName: "Berlin", IsPrimaryLocation: true,
+			Address: &ashby.FeedAddress{PostalAddress: ashby.FeedPostalAddress{AddressLocality: "Berlin", AddressCountry: "Germany"}}}},
+		CompensationTiers: []ashby.FeedCompensationTier{{ID: "t1", TierSummary: "€100K", Components: []ashby.FeedCompensationComponent{
+			{CompensationType: "Salary", Interval: "1 YEAR", CurrencyCode: "EUR", MinValue: &lo, Summary: "€100K"}}}}}}}
+	x, err := renderXML(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `<?xml version="1.0" encoding="UTF-8"?>
+<jobs>
+  <job>
+    <id>p1</id>
+    <organizationId>o1</organizationId>
+    <organizationName>Acme</organizationName>
+    <title>Engineer</title>
+    <departmentName>R&amp;D</departmentName>
+    <teamName>Core</teamName>
+    <descriptionPlain><![CDATA[Build things]]></descriptionPlain>
+    <descriptionHtml><![CDATA[<p>Build things</p>]]></descriptionHtml>
+    <employmentType>FullTime</employmentType>
+    <externalLink>https://acme.example/jobs/p1</externalLink>
+    <updatedAt>2026-11-27T10:00:00.000Z</updatedAt>
+    <publishedAt>2026-11-26T10:00:00.000Z</publishedAt>
+    <locations>
+      <location>
+        <locationName>Berlin</locationName>
+        <address>
+          <postalAddress>
+            <addressLocality>Berlin</addressLocality>
+            <addressCountry>Germany</addressCountry>
+          </postalAddress>
+        </address>
+        <isRemote>false</isRemote>
+        <isPrimaryLocation>true</isPrimaryLocation>
+      </location>
+    </locations>
+    <compensationTiers>
+      <compensationTier>
+        <id>t1</id>
+        <tierSummary>€100K</tierSummary>
+        <components>
+          <component>
+            <compensationType>Salary</compensationType>
+            <interval>1 YEAR</interval>
+            <currencyCode>EUR</currencyCode>
+            <minValue>100000</minValue>
+            <summary>€100K</summary>
+          </component>
+        </components>
+      </compensationTier>
+    </compensationTiers>
+  </job>
+</jobs>`
+	if got := strings.TrimSpace(string(x.body)); got != want {
+		t.Fatalf("XML feed:\n%s\nwant:\n%s", got, want)
+	}
+}

@@ -83,7 +83,7 @@ func New(svc *api.Service, o Options) *Handler {
 			o.Log.Warn("posting API: no directory for large responses; serving them from memory", "error", err)
 		}
 	}
-	api.OnPostingsChanged(h.invalidate)
+	svc.OnPostingsChanged(h.invalidate)
 	return h
 }
 

@@ -49,11 +49,10 @@ type DB struct {
 	// beforeCommit hooks run inside transactions that wrote records.
 	beforeCommit []func(ctx context.Context, tx *Tx) error
 	capture      bool
-	stmtMu       sync.RWMutex
-	stmts        map[string]*sql.Stmt
-	wstmtMu      sync.Mutex
-	wstmts       map[string]*sql.Stmt
-	dsn          string
+	// stmts caches prepared reads; wstmts statements prepared on SQLite's
+	// single write connection.
+	stmts, wstmts stmtCache
+	dsn           string
 
 	// Now is the clock; tests replace it to age tokens.
 	Now func() time.Time
@@ -143,18 +142,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	db.stmtMu.Lock()
-	for _, st := range db.stmts {
-		st.Close()
-	}
-	db.stmts = nil
-	db.stmtMu.Unlock()
-	db.wstmtMu.Lock()
-	for _, st := range db.wstmts {
-		st.Close()
-	}
-	db.wstmts = nil
-	db.wstmtMu.Unlock()
+	db.stmts.close()
+	db.wstmts.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -213,36 +202,69 @@ func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	return db.r.QueryRowContext(ctx, q, args...)
 }
 
-// maxStmts bounds the prepared statement cache; queries beyond it (say,
-// IN lists of many lengths) are prepared per call as before.
+// maxStmts bounds each prepared-statement cache. When one is full, an
+// arbitrary entry is evicted and closed (database/sql closes it once the
+// queries still using it finish), so that queries of many shapes (IN
+// lists of many lengths) cannot grow it without bound.
 const maxStmts = 512
+
+// stmtCache holds prepared statements by query text.
+type stmtCache struct {
+	mu sync.RWMutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(q string) (*sql.Stmt, bool) {
+	c.mu.RLock()
+	st, ok := c.m[q]
+	c.mu.RUnlock()
+	return st, ok
+}
+
+// add stores st for q and returns the statement to use: st, or the one
+// another goroutine stored first (st is then closed).
+func (c *stmtCache) add(q string, st *sql.Stmt) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok {
+		st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	if len(c.m) >= maxStmts {
+		for old, ost := range c.m { // map order: an arbitrary victim
+			delete(c.m, old)
+			ost.Close()
+			break
+		}
+	}
+	c.m[q] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
 
 // stmt returns a prepared statement for a read query. Preparing once and
 // reusing it saves SQLite from parsing the SQL on every page, which showed
 // up in list profiles.
 func (db *DB) stmt(ctx context.Context, q string) *sql.Stmt {
-	db.stmtMu.RLock()
-	st, ok := db.stmts[q]
-	n := len(db.stmts)
-	db.stmtMu.RUnlock()
-	if ok || n >= maxStmts {
+	if st, ok := db.stmts.get(q); ok {
 		return st
 	}
 	st, err := db.r.PrepareContext(ctx, q)
 	if err != nil {
 		return nil // let the plain query report the error
 	}
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if prev, ok := db.stmts[q]; ok {
-		st.Close()
-		return prev
-	}
-	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
-	}
-	db.stmts[q] = st
-	return st
+	return db.stmts.add(q, st)
 }
 
 // ExecContext on a DB runs on the write pool, outside any transaction.
@@ -261,6 +283,10 @@ type Tx struct {
 	emitted  bool
 	written  []Written
 	seen     map[docKey][]byte
+	// locked records what this transaction knows under lock about each
+	// record it read for update, inserted or deleted; Put overwrites only
+	// records it holds (see Kind.Put).
+	locked map[docKey]lockState
 	// unprepared are statements run without a prepared statement, to
 	// prepare once the write connection is free again.
 	unprepared []string
@@ -299,10 +325,7 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 	if tx.db.engine != SQLite {
 		return nil
 	}
-	db := tx.db
-	db.wstmtMu.Lock()
-	st, ok := db.wstmts[q]
-	db.wstmtMu.Unlock()
+	st, ok := tx.db.wstmts.get(q)
 	if !ok {
 		// The write connection is this transaction's until it ends, so
 		// the statement is prepared for later transactions once it has.
@@ -317,27 +340,14 @@ func (tx *Tx) stmt(ctx context.Context, q string) *sql.Stmt {
 // prepareWrites prepares statements a finished transaction ran unprepared.
 func (db *DB) prepareWrites(ctx context.Context, qs []string) {
 	for _, q := range qs {
-		db.wstmtMu.Lock()
-		_, ok := db.wstmts[q]
-		full := len(db.wstmts) >= maxStmts
-		db.wstmtMu.Unlock()
-		if ok || full {
+		if _, ok := db.wstmts.get(q); ok {
 			continue
 		}
 		st, err := db.w.PrepareContext(ctx, q)
 		if err != nil {
 			continue // the query keeps running unprepared
 		}
-		db.wstmtMu.Lock()
-		if _, ok := db.wstmts[q]; ok {
-			st.Close()
-		} else {
-			if db.wstmts == nil {
-				db.wstmts = map[string]*sql.Stmt{}
-			}
-			db.wstmts[q] = st
-		}
-		db.wstmtMu.Unlock()
+		db.wstmts.add(q, st)
 	}
 }
 
@@ -385,6 +395,24 @@ type Written struct {
 func (db *DB) CaptureChanges() { db.capture = true }
 
 type docKey struct{ org, kind, id string }
+
+// lockState is what a transaction knows about a record under lock.
+type lockState uint8
+
+const (
+	unknown lockState = iota // never read with a lock: Put may only insert it
+	held                     // exists, and this transaction holds its row lock
+	absent                   // a locking read found nothing (or this transaction deleted it)
+)
+
+func (tx *Tx) setLock(org, kind, id string, st lockState) {
+	if tx.locked == nil {
+		tx.locked = map[docKey]lockState{}
+	}
+	tx.locked[docKey{org, kind, id}] = st
+}
+
+func (tx *Tx) lockOf(org, kind, id string) lockState { return tx.locked[docKey{org, kind, id}] }
 
 // remember notes a document's current state in this transaction (nil:
 // absent), so that a later write knows what it replaces.
@@ -451,6 +479,39 @@ func (tx *Tx) ChangeTx(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("assign change position: %w", err)
 	}
 	return tx.chg, nil
+}
+
+// NextInSeries returns the next number of a named series (say, one per
+// organization) in this transaction. The first use seeds the series with
+// what seed returns (the highest number already taken). The series' row
+// stays locked until the transaction ends, so concurrent transactions
+// draw distinct numbers, and a rolled-back draw is drawn again.
+func (tx *Tx) NextInSeries(ctx context.Context, name string, seed func() (int64, error)) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value`, name).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		start, serr := seed()
+		if serr != nil {
+			return 0, fmt.Errorf("seed series %s: %w", name, serr)
+		}
+		if _, serr := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, start); serr != nil {
+			return 0, fmt.Errorf("seed series %s: %w", name, serr)
+		}
+		err = tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value`, name).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("next in series %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// RaiseSeries makes sure the series' next number is above n, once n has
+// been taken by hand. A series not used yet is left to its seed.
+func (tx *Tx) RaiseSeries(ctx context.Context, name string, n int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE counters SET value = $2 WHERE name = $1 AND value < $2`, name, n); err != nil {
+		return fmt.Errorf("raise series %s: %w", name, err)
+	}
+	return nil
 }
 
 // Horizon returns the change position below which every transaction has
@@ -521,6 +582,9 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 }
 
 func retryable(err error) bool {
+	if errors.Is(err, errInsertRace) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"

@@ -1,12 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -53,9 +55,31 @@ func (k Kind[T]) Get(ctx context.Context, q Q, org, id string) (*T, error) {
 }
 
 // GetForUpdate loads a record inside a write transaction and locks it
-// until the transaction ends, so that read-modify-write cannot lose an update.
+// until the transaction ends, so that read-modify-write cannot lose an
+// update. It is the way to obtain a record that will be Put back.
 func (k Kind[T]) GetForUpdate(ctx context.Context, tx *Tx, org, id string) (*T, error) {
-	return k.get(ctx, tx, org, id, tx.lockSuffix())
+	v, err := k.get(ctx, tx, org, id, tx.lockSuffix())
+	switch {
+	case err == nil:
+		tx.setLock(org, k.Name, id, held)
+	case errors.Is(err, ErrNotFound):
+		tx.setLock(org, k.Name, id, absent)
+	}
+	return v, err
+}
+
+// GetShared loads a record and keeps it from changing until the
+// transaction ends (PostgreSQL's FOR SHARE), without blocking other
+// readers that do the same. A writer that copies part of a record into
+// another document (an application embeds its job's title) reads the
+// source this way: the source's own writer, which rewrites the embedding
+// documents, then waits for this transaction, and finds its document.
+func (k Kind[T]) GetShared(ctx context.Context, tx *Tx, org, id string) (*T, error) {
+	suffix := ""
+	if tx.db.engine == Postgres {
+		suffix = " FOR SHARE"
+	}
+	return k.get(ctx, tx, org, id, suffix)
 }
 
 func (k Kind[T]) get(ctx context.Context, q Q, org, id, suffix string) (*T, error) {
@@ -166,8 +190,18 @@ func (k Kind[T]) GetManyRaw(ctx context.Context, q Q, org string, ids []string) 
 	return out, rows.Err()
 }
 
-// Put inserts or replaces a record, stamping it with the transaction's
-// change position so that incremental sync reports it.
+// Put stores a record, stamping it with the transaction's change position
+// so that incremental sync reports it.
+//
+// Put overwrites only a record this transaction holds: one it read with a
+// locking read (GetForUpdate, Update, FindForUpdate, ByKeyForUpdate,
+// Rewrite) or inserted itself. Any other Put may only insert; if the
+// record exists, Put fails with ErrUnlockedWrite and writes nothing. On
+// PostgreSQL under READ COMMITTED, writing back a document read without a
+// lock would silently replace whatever another transaction committed in
+// between (a stage move lost to a concurrent rename), so the store makes
+// that impossible rather than rarer. SQLite, with its single writer, is
+// held to the same rule so that its tests catch a violation too.
 func (k Kind[T]) Put(ctx context.Context, tx *Tx, org string, v *T) error {
 	if k.ParentOutside {
 		return fmt.Errorf("put %s: kind has an outside parent; use PutChild", k.Name)
@@ -183,19 +217,34 @@ func (k Kind[T]) PutChild(ctx context.Context, tx *Tx, org, parent string, v *T)
 }
 
 func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) error {
-	if idx.ID == "" {
-		return fmt.Errorf("put %s: empty id", k.Name)
-	}
 	doc, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", k.Name, err)
+	}
+	return k.putDoc(ctx, tx, org, doc, idx)
+}
+
+// ErrUnlockedWrite is returned by Put for an existing record that the
+// transaction did not read with a locking read. It is a programming
+// error: load the record with GetForUpdate (or a locking find) first.
+var ErrUnlockedWrite = errors.New("record exists but was not locked by this transaction; read it with GetForUpdate before writing it")
+
+// errInsertRace is an insert that lost to a concurrent insert of the same
+// record after a locking read had found it absent: the whole transaction
+// is retried (by Write), and then finds the record.
+var errInsertRace = errors.New("record was inserted concurrently")
+
+func (k Kind[T]) putDoc(ctx context.Context, tx *Tx, org string, doc []byte, idx Index) error {
+	if idx.ID == "" {
+		return fmt.Errorf("put %s: empty id", k.Name)
 	}
 	chg, err := tx.ChangeTx(ctx)
 	if err != nil {
 		return err
 	}
+	state := tx.lockOf(org, k.Name, idx.ID)
 	var before []byte
-	if tx.db.capture {
+	if tx.db.capture && state == held {
 		if before, err = tx.previous(ctx, org, k.Name, idx.ID); err != nil {
 			return err
 		}
@@ -207,21 +256,40 @@ func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) e
 	if !keepCreated {
 		created = Millis(idx.CreatedAt)
 	}
-	_, err = tx.ExecContext(ctx, `
+	args := []any{org, k.Name, idx.ID, created, now, chg, boolInt(idx.Archived), nullStr(idx.Parent), nullStr(idx.Ref),
+		nullStr(idx.State), nullStr(idx.Search), nullStr(idx.Unique), nullInt(idx.T1), nullInt(idx.T2), string(doc)}
+	var res sql.Result
+	if state == held {
+		res, err = tx.ExecContext(ctx, `
 		INSERT INTO docs (org_id, kind, id, created_at, updated_at, chg_tx, archived, parent_id, ref_id, state, skey, uniq, t1, t2, doc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (org_id, kind, id) DO UPDATE SET
 			created_at = CASE WHEN $16 = 1 THEN docs.created_at ELSE excluded.created_at END, updated_at = excluded.updated_at, chg_tx = excluded.chg_tx,
 			archived = excluded.archived, parent_id = excluded.parent_id, ref_id = excluded.ref_id,
 			state = excluded.state, skey = excluded.skey, uniq = excluded.uniq, t1 = excluded.t1,
-			t2 = excluded.t2, doc = excluded.doc`,
-		org, k.Name, idx.ID, created, now, chg, boolInt(idx.Archived), nullStr(idx.Parent), nullStr(idx.Ref),
-		nullStr(idx.State), nullStr(idx.Search), nullStr(idx.Unique), nullInt(idx.T1), nullInt(idx.T2), string(doc), boolInt(keepCreated))
+			t2 = excluded.t2, doc = excluded.doc`, append(args, boolInt(keepCreated))...)
+	} else {
+		res, err = tx.ExecContext(ctx, `
+		INSERT INTO docs (org_id, kind, id, created_at, updated_at, chg_tx, archived, parent_id, ref_id, state, skey, uniq, t1, t2, doc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (org_id, kind, id) DO NOTHING`, args...)
+	}
 	if err != nil {
 		if IsUniqueViolation(err) {
 			return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, ErrDuplicate)
 		}
 		return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, err)
+	}
+	if state != held {
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, err)
+		} else if n == 0 {
+			if state == absent {
+				return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, errInsertRace)
+			}
+			return fmt.Errorf("put %s %s: %w", k.Name, idx.ID, ErrUnlockedWrite)
+		}
+		tx.setLock(org, k.Name, idx.ID, held)
 	}
 	w := Written{Org: org, Kind: k.Name, ID: idx.ID}
 	if tx.db.capture {
@@ -232,8 +300,10 @@ func (k Kind[T]) put(ctx context.Context, tx *Tx, org string, v *T, idx Index) e
 	if !k.HasKeys {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM doc_keys WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, idx.ID); err != nil {
-		return fmt.Errorf("reindex %s %s: %w", k.Name, idx.ID, err)
+	if state == held {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM doc_keys WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, idx.ID); err != nil {
+			return fmt.Errorf("reindex %s %s: %w", k.Name, idx.ID, err)
+		}
 	}
 	seen := map[Key]bool{}
 	for _, key := range idx.Keys {
@@ -286,6 +356,7 @@ func (k Kind[T]) Delete(ctx context.Context, tx *Tx, org, id string) error {
 	}
 	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: id, Deleted: true, Before: before})
 	tx.remember(org, k.Name, id, nil)
+	tx.setLock(org, k.Name, id, absent)
 	if k.HasKeys {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM doc_keys WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, id); err != nil {
 			return fmt.Errorf("unindex %s %s: %w", k.Name, id, err)
@@ -305,7 +376,16 @@ type Filter struct {
 	SearchContains  string // substring match on the search column
 	Unique          string
 	IncludeArchived bool
-	Limit           int // 0 = no limit
+	// After, when set, keeps only records after this position in creation
+	// order: keyset paging for Find.
+	After *Position
+	Limit int // 0 = no limit
+}
+
+// Position is a record's place in creation order.
+type Position struct {
+	CreatedAt int64 // epoch ms
+	ID        string
 }
 
 // Find returns the records matching f, oldest first.
@@ -332,7 +412,8 @@ func (k Kind[T]) FindRaw(ctx context.Context, q Q, org string, f Filter) ([][]by
 	f.apply(&w)
 	query := `SELECT doc FROM docs WHERE ` + w.sql() + ` ORDER BY created_at, id`
 	if f.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", f.Limit)
+		w.args = append(w.args, f.Limit)
+		query += fmt.Sprintf(" LIMIT $%d", len(w.args))
 	}
 	rows, err := q.QueryContext(ctx, query, w.args...)
 	if err != nil {
@@ -367,10 +448,12 @@ func (k Kind[T]) FindOne(ctx context.Context, q Q, org string, f Filter) (*T, er
 func (k Kind[T]) ByKey(ctx context.Context, q Q, org, name, value string, limit int) ([]*T, error) {
 	query := `SELECT d.doc FROM doc_keys k JOIN docs d ON d.org_id = k.org_id AND d.kind = k.kind AND d.id = k.id
 		WHERE k.org_id = $1 AND k.kind = $2 AND k.name = $3 AND k.value = $4 ORDER BY d.created_at, d.id`
+	args := []any{org, k.Name, name, value}
 	if limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", limit)
+		query += " LIMIT $5"
+		args = append(args, limit)
 	}
-	rows, err := q.QueryContext(ctx, query, org, k.Name, name, value)
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("find %s by %s: %w", k.Name, name, err)
 	}
@@ -386,6 +469,219 @@ func (k Kind[T]) ByKey(ctx context.Context, q Q, org, name, value string, limit 
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// FindForUpdate returns the records matching f and locks them until the
+// transaction ends, so that they can be Put back. Locks are taken in id
+// order, whatever f selects, so that two transactions locking overlapping
+// sets (a job's applications and a candidate's) wait for each other
+// instead of deadlocking. Results come in id order; f.Limit applies.
+func (k Kind[T]) FindForUpdate(ctx context.Context, tx *Tx, org string, f Filter) ([]*T, error) {
+	var out []*T
+	err := k.lockEach(ctx, tx, org, k.filterSel(f), f.Limit, func(v *T, _ []byte) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// FindOneForUpdate is FindOne with a row lock (see FindForUpdate).
+func (k Kind[T]) FindOneForUpdate(ctx context.Context, tx *Tx, org string, f Filter) (*T, error) {
+	f.Limit = 1
+	vs, err := k.FindForUpdate(ctx, tx, org, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, ErrNotFound
+	}
+	return vs[0], nil
+}
+
+// ByKeyForUpdate is ByKey with row locks taken in id order (see
+// FindForUpdate); results come in id order.
+func (k Kind[T]) ByKeyForUpdate(ctx context.Context, tx *Tx, org, name, value string) ([]*T, error) {
+	var out []*T
+	err := k.lockEach(ctx, tx, org, k.keySel(name, value), 0, func(v *T, _ []byte) error {
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+// Rewrite locks each record matching f, lets fn change it, and stores it
+// if its document changed: fan-outs that refresh an embedded summary
+// leave untouched the records already up to date, so sync clients do not
+// download them again. Records are locked in id order, in batches, so
+// memory stays bounded however many match. It returns how many records
+// it stored.
+func (k Kind[T]) Rewrite(ctx context.Context, tx *Tx, org string, f Filter, fn func(*T) error) (int, error) {
+	return k.rewrite(ctx, tx, org, k.filterSel(f), fn)
+}
+
+// RewriteByKey is Rewrite for the records with key name=value.
+func (k Kind[T]) RewriteByKey(ctx context.Context, tx *Tx, org, name, value string, fn func(*T) error) (int, error) {
+	return k.rewrite(ctx, tx, org, k.keySel(name, value), fn)
+}
+
+func (k Kind[T]) rewrite(ctx context.Context, tx *Tx, org string, sel selection, fn func(*T) error) (int, error) {
+	if k.ParentOutside {
+		return 0, fmt.Errorf("rewrite %s: kind has an outside parent", k.Name)
+	}
+	n := 0
+	err := k.lockEach(ctx, tx, org, sel, 0, func(v *T, old []byte) error {
+		if err := fn(v); err != nil {
+			return err
+		}
+		doc, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", k.Name, err)
+		}
+		if bytes.Equal(doc, old) {
+			return nil
+		}
+		n++
+		return k.putDoc(ctx, tx, org, doc, k.Index(v))
+	})
+	return n, err
+}
+
+// selection is the FROM and WHERE of a locking read; its conditions
+// number their arguments from $3 ($1 is the org, $2 the kind).
+type selection struct {
+	from, cond string // cond on the alias d
+	args       []any
+	// key, when set, selects through doc_keys. PostgreSQL re-checks a
+	// locked row's own conditions on its latest version, but not a joined
+	// table's, so a record that lost the key while the read waited for
+	// its lock would still be returned: lockEach checks the key again
+	// once it holds the locks.
+	key *Key
+}
+
+func (k Kind[T]) filterSel(f Filter) selection {
+	w := where{args: []any{"", ""}}
+	f.Limit = 0
+	f.apply(&w)
+	return selection{from: "docs d", cond: strings.Join(w.conds, " AND "), args: w.args[2:]}
+}
+
+func (k Kind[T]) keySel(name, value string) selection {
+	return selection{
+		from: "docs d JOIN doc_keys k ON k.org_id = d.org_id AND k.kind = d.kind AND k.id = d.id",
+		cond: "k.name = $3 AND k.value = $4", args: []any{name, value},
+		key: &Key{Name: name, Value: value},
+	}
+}
+
+// lockBatch bounds how many records a locking read holds in memory.
+const lockBatch = 500
+
+// lockEach locks the selected records in id order, a batch at a time, and
+// calls fn with each record and its stored document. A record that stops
+// matching while the read waits for its lock is skipped (PostgreSQL
+// re-checks the condition on the latest version); one that starts
+// matching after the read began is found by a later batch when its id is
+// above the last one seen.
+func (k Kind[T]) lockEach(ctx context.Context, tx *Tx, org string, sel selection, limit int, fn func(v *T, doc []byte) error) error {
+	forUpdate := ""
+	if tx.db.engine == Postgres {
+		forUpdate = " FOR UPDATE OF d"
+	}
+	after := ""
+	for seen := 0; limit == 0 || seen < limit; {
+		batch := lockBatch
+		if limit > 0 {
+			batch = min(batch, limit-seen)
+		}
+		args := append([]any{org, k.Name}, sel.args...)
+		args = append(args, after, batch)
+		q := `SELECT d.id, d.doc FROM ` + sel.from + ` WHERE d.org_id = $1 AND d.kind = $2`
+		if sel.cond != "" {
+			q += ` AND ` + sel.cond
+		}
+		q += fmt.Sprintf(` AND d.id > $%d ORDER BY d.id LIMIT $%d`, len(args)-1, len(args)) + forUpdate
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("lock %s records: %w", k.Name, err)
+		}
+		type rec struct {
+			id  string
+			doc []byte
+		}
+		var recs []rec
+		for rows.Next() {
+			var r rec
+			if err := rows.Scan(&r.id, &r.doc); err != nil {
+				rows.Close()
+				return fmt.Errorf("lock %s records: %w", k.Name, err)
+			}
+			recs = append(recs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("lock %s records: %w", k.Name, err)
+		}
+		full := len(recs) == batch
+		if len(recs) > 0 {
+			after = recs[len(recs)-1].id
+		}
+		seen += len(recs)
+		if sel.key != nil && forUpdate != "" && len(recs) > 0 {
+			ids := make([]string, len(recs))
+			for i, r := range recs {
+				ids[i] = r.id
+			}
+			still, err := k.stillKeyed(ctx, tx, org, *sel.key, ids)
+			if err != nil {
+				return err
+			}
+			recs = slices.DeleteFunc(recs, func(r rec) bool { return !still[r.id] })
+		}
+		for _, r := range recs {
+			tx.setLock(org, k.Name, r.id, held)
+			tx.remember(org, k.Name, r.id, r.doc)
+			v, err := k.decode(r.doc)
+			if err != nil {
+				return err
+			}
+			if err := fn(v, r.doc); err != nil {
+				return err
+			}
+		}
+		if !full {
+			return nil
+		}
+	}
+	return nil
+}
+
+// stillKeyed returns which of ids have the key now. Run after their rows
+// are locked, it reads the keys their last writers committed.
+func (k Kind[T]) stillKeyed(ctx context.Context, tx *Tx, org string, key Key, ids []string) (map[string]bool, error) {
+	args := []any{org, k.Name, key.Name, key.Value}
+	var ph strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			ph.WriteByte(',')
+		}
+		args = append(args, id)
+		ph.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM doc_keys WHERE org_id = $1 AND kind = $2 AND name = $3 AND value = $4 AND id IN (`+ph.String()+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("recheck %s keys: %w", k.Name, err)
+	}
+	defer rows.Close()
+	out := make(map[string]bool, len(ids))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("recheck %s keys: %w", k.Name, err)
+		}
+		out[id] = true
 	}
 	return out, rows.Err()
 }
@@ -445,6 +741,9 @@ func (f Filter) apply(w *where) {
 	if !f.IncludeArchived {
 		w.add("archived = 0")
 	}
+	if f.After != nil {
+		w.add("(created_at, id) > (?, ?)", f.After.CreatedAt, f.After.ID)
+	}
 }
 
 // where builds a WHERE clause; "?" in a condition becomes the next $n.
@@ -453,21 +752,45 @@ type where struct {
 	args  []any
 }
 
+// add appends a condition, numbering its "?"s in one pass (a rescan per
+// argument made long IN lists quadratic).
 func (w *where) add(cond string, args ...any) {
-	for _, a := range args {
-		w.args = append(w.args, a)
-		cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(w.args)), 1)
+	if len(args) == 0 {
+		w.conds = append(w.conds, cond)
+		return
 	}
-	w.conds = append(w.conds, cond)
+	var b strings.Builder
+	b.Grow(len(cond) + 4*len(args))
+	next := 0
+	for i := 0; i < len(cond); i++ {
+		if cond[i] == '?' && next < len(args) {
+			w.args = append(w.args, args[next])
+			next++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(len(w.args)))
+			continue
+		}
+		b.WriteByte(cond[i])
+	}
+	w.args = append(w.args, args[next:]...) // more args than "?": keep the old behaviour of binding them
+	w.conds = append(w.conds, b.String())
 }
 
+// in adds "col IN (…)" for the distinct values.
 func (w *where) in(col string, vals []string) {
-	ph := make([]string, len(vals))
-	for i, v := range vals {
+	var b strings.Builder
+	b.WriteString(col)
+	b.WriteString(" IN (")
+	for i, v := range uniqueStrings(vals) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
 		w.args = append(w.args, v)
-		ph[i] = fmt.Sprintf("$%d", len(w.args))
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(len(w.args)))
 	}
-	w.conds = append(w.conds, col+" IN ("+strings.Join(ph, ",")+")")
+	b.WriteByte(')')
+	w.conds = append(w.conds, b.String())
 }
 
 func (w *where) sql() string { return strings.Join(w.conds, " AND ") }

@@ -148,7 +148,8 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 		order = "created_at, id"
 	}
 	posCol := strings.SplitN(order, ",", 2)[0]
-	query := fmt.Sprintf(`SELECT doc, %s, id FROM docs WHERE %s ORDER BY %s LIMIT %d`, posCol, w.sql(), order, limit+1)
+	w.args = append(w.args, limit+1)
+	query := fmt.Sprintf(`SELECT doc, %s, id FROM docs WHERE %s ORDER BY %s LIMIT $%d`, posCol, w.sql(), order, len(w.args))
 	rows, err := db.QueryContext(ctx, query, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", s.Kind, err)

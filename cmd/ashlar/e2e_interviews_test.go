@@ -734,9 +734,16 @@ func TestE2EInterviewerPoolsAndSettings(t *testing.T) {
 		}
 		seat := map[string]any{"email": trainee.Email, "interviewerPoolId": pool.ID}
 		var sched ashby.InterviewSchedule
+		// Two interviews on one UTC day three days ago, whatever the time
+		// of day the test runs at.
+		day := time.Now().UTC().Truncate(24 * time.Hour).Add(-72*time.Hour + 10*time.Hour)
+		sameDay := func(h int, who ...map[string]any) map[string]any {
+			start := day.Add(time.Duration(h) * time.Hour)
+			return map[string]any{"startTime": ashby.NewTime(start), "endTime": ashby.NewTime(start.Add(time.Hour)), "interviewers": who}
+		}
 		res := h.call("interviewSchedule.create", map[string]any{"applicationId": app.ID, "interviewEvents": []any{
-			in(-72*time.Hour, seat, map[string]any{"email": busy.Email}),
-			in(-71*time.Hour, seat, map[string]any{"email": busy.Email}),
+			sameDay(0, seat, map[string]any{"email": busy.Email}),
+			sameDay(1, seat, map[string]any{"email": busy.Email}),
 		}}, &sched)
 		if !slices.Contains(res.Warnings, "interviewer_limit_exceeded") || slices.Contains(res.Warnings, "interviewer_paused") {
 			t.Fatalf("warnings: %v", res.Warnings)

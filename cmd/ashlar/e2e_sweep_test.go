@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -158,51 +159,80 @@ var idField = regexp.MustCompile(`"id":"([0-9a-f-]{36})"`)
 // collect lists every list endpoint through the organization's own key and
 // records what it returns.
 func collect(t *testing.T, srv *testserver.Server, key string, ops []operation, tn *tenant) map[string]string {
+	t.Helper()
 	snapshot := map[string]string{}
-	for _, op := range ops {
-		if !op.Paged || op.Extension {
-			continue
+	// Two passes: a list that needs another kind's id (interviewEvent.list
+	// needs a schedule's) gets it once that kind's list has run.
+	var failed []string
+	var retry []operation
+	for pass := 0; pass < 2; pass++ {
+		todo := ops
+		if pass == 1 {
+			todo, retry, failed = retry, nil, nil
 		}
-		cat, _, _ := strings.Cut(op.Name, ".")
-		body := fill(op.Request, cat, tn, true)
-		var all []string
-		for cursor := ""; ; {
-			if cursor != "" {
-				body["cursor"] = cursor
+		for _, op := range todo {
+			if !op.Paged || op.Extension {
+				continue
 			}
-			b, _ := json.Marshal(body)
-			status, resp := rawCall(t, srv.URL, key, op.Name, b)
-			var env struct {
-				Success           bool              `json:"success"`
-				Results           []json.RawMessage `json:"results"`
-				MoreDataAvailable bool              `json:"moreDataAvailable"`
-				NextCursor        string            `json:"nextCursor"`
-			}
-			if status != 200 || json.Unmarshal(resp, &env) != nil || !env.Success {
-				break // lists needing parameters the sweep cannot supply
-			}
-			for _, r := range env.Results {
-				all = append(all, string(r))
-				for _, m := range idField.FindAllStringSubmatch(string(r), 1) {
-					tn.ids[cat] = append(tn.ids[cat], m[1])
-					tn.all[m[1]] = true
-				}
-			}
-			if !env.MoreDataAvailable || env.NextCursor == "" {
-				break
-			}
-			cursor = env.NextCursor
+			collectList(t, srv, key, op, tn, snapshot, &retry, &failed)
 		}
-		sort.Strings(all)
-		snapshot[op.Name] = strings.Join(all, "\n")
+	}
+	// A list that fails is not silently left out of the comparison.
+	for _, f := range failed {
+		t.Errorf("list failed in the organization's own key's sweep: %s", f)
 	}
 	return snapshot
 }
 
+// collectList pages through one list, recording its ids and its results.
+func collectList(t *testing.T, srv *testserver.Server, key string, op operation, tn *tenant, snapshot map[string]string, retry *[]operation, failed *[]string) {
+	cat, _, _ := strings.Cut(op.Name, ".")
+	body := fill(op.Request, cat, tn, true)
+	var all []string
+	for cursor := ""; ; {
+		if cursor != "" {
+			body["cursor"] = cursor
+		}
+		b, _ := json.Marshal(body)
+		status, resp := rawCall(t, srv.URL, key, op.Name, b)
+		var env struct {
+			Success           bool              `json:"success"`
+			Results           []json.RawMessage `json:"results"`
+			MoreDataAvailable bool              `json:"moreDataAvailable"`
+			NextCursor        string            `json:"nextCursor"`
+		}
+		if status != 200 || json.Unmarshal(resp, &env) != nil || !env.Success {
+			*retry = append(*retry, op)
+			*failed = append(*failed, fmt.Sprintf("%s %s: HTTP %d %s", op.Name, b, status, truncated(string(resp))))
+			return
+		}
+		for _, r := range env.Results {
+			all = append(all, string(r))
+			// The record's own id (a nested record's may come first in the text).
+			var rec struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(r, &rec) == nil && rec.ID != "" {
+				tn.ids[cat] = append(tn.ids[cat], rec.ID)
+			}
+			for _, m := range idField.FindAllStringSubmatch(string(r), -1) {
+				tn.all[m[1]] = true
+			}
+		}
+		if !env.MoreDataAvailable || env.NextCursor == "" {
+			break
+		}
+		cursor = env.NextCursor
+	}
+	sort.Strings(all)
+	snapshot[op.Name] = strings.Join(all, "\n")
+}
+
 // fill builds a request body from a request schema: every id field gets
 // one of the tenant's ids (matched by the field's name), other required
-// fields get plausible values.
-func fill(schema map[string]any, category string, tn *tenant, onlyIDs bool) map[string]any {
+// fields get plausible values. With requiredOnly (listing a tenant's own
+// records), optional filters are left out, so that lists are whole.
+func fill(schema map[string]any, category string, tn *tenant, requiredOnly bool) map[string]any {
 	out := map[string]any{}
 	props, _ := schema["properties"].(map[string]any)
 	required := map[string]bool{}
@@ -213,17 +243,17 @@ func fill(schema map[string]any, category string, tn *tenant, onlyIDs bool) map[
 	}
 	for name, p := range props {
 		ps, _ := p.(map[string]any)
+		if requiredOnly && !required[name] {
+			continue
+		}
 		if id := idFor(name, category, tn); id != "" && (ps["format"] == "uuid" || strings.HasSuffix(name, "Id") || name == "id") {
 			out[name] = id
 			continue
 		}
-		if strings.HasSuffix(name, "Ids") {
+		if strings.HasSuffix(name, "Ids") && ps["type"] == "array" {
 			if id := idFor(strings.TrimSuffix(name, "s"), category, tn); id != "" {
 				out[name] = []string{id}
 			}
-			continue
-		}
-		if onlyIDs && !required[name] {
 			continue
 		}
 		if !required[name] {
@@ -258,6 +288,7 @@ var idNames = []struct{ prefix, category string }{
 	{"field", "customField"}, {"offer", "offer"}, {"opening", "opening"}, {"interview", "interview"}, {"project", "project"},
 	{"feedbackFormDefinition", "feedbackFormDefinition"}, {"interviewerPool", "interviewerPool"}, {"webhook", "webhook"},
 	{"jobPosting", "jobPosting"}, {"jobBoard", "jobBoard"}, {"surveyFormDefinition", "surveyFormDefinition"},
+	{"interviewSchedule", "interviewSchedule"}, {"interviewEvent", "interviewEvent"},
 }
 
 func idFor(name, category string, tn *tenant) string {
@@ -265,11 +296,21 @@ func idFor(name, category string, tn *tenant) string {
 		name = category
 	}
 	base := strings.TrimSuffix(name, "Id")
-	for _, n := range idNames {
-		if strings.EqualFold(base, n.prefix) || strings.HasPrefix(base, n.prefix) {
-			if ids := tn.ids[n.category]; len(ids) > 0 {
-				return ids[0]
-			}
+	// The exact name, else the longest matching prefix: jobBoardId is a
+	// board's id, not a job's.
+	best := -1
+	for i, n := range idNames {
+		if strings.EqualFold(base, n.prefix) {
+			best = i
+			break
+		}
+		if strings.HasPrefix(base, n.prefix) && (best < 0 || len(n.prefix) > len(idNames[best].prefix)) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		if ids := tn.ids[idNames[best].category]; len(ids) > 0 {
+			return ids[0]
 		}
 	}
 	if ids := tn.ids[base]; len(ids) > 0 {
@@ -306,12 +347,35 @@ func TestE2ETenancySweep(t *testing.T) {
 			t.Fatalf("collected only %d ids of the demo organization", len(a.all))
 		}
 		leaks := 0
+		// Per endpoint family, how the calls that named the demo
+		// organization's records were answered.
+		refused := map[string]int{} // a *_not_found error, or a list filtered to nothing
+		withIDs := map[string]int{} // calls whose body held a demo id
+		answers := map[string][]string{}
 		for _, op := range ops {
 			cat, _, _ := strings.Cut(op.Name, ".")
-			body, _ := json.Marshal(fill(op.Request, cat, a, false))
+			req := fill(op.Request, cat, a, false)
+			if cat == "hiringTeam" { // exactly one of application, job and opening
+				delete(req, "jobId")
+				delete(req, "openingId")
+			}
+			body, _ := json.Marshal(req)
 			status, resp := rawCall(t, srv.URL, otherKey, op.Name, body)
 			if status >= 500 {
 				t.Errorf("%s %s: HTTP %d %s", op.Name, body, status, resp)
+			}
+			if demoIDIn(body, a) {
+				withIDs[cat]++
+				code := errorCode(resp)
+				var list struct {
+					Success bool              `json:"success"`
+					Results []json.RawMessage `json:"results"`
+				}
+				filtered := op.Paged && json.Unmarshal(resp, &list) == nil && list.Success && len(list.Results) == 0
+				if strings.HasSuffix(code, "_not_found") || filtered {
+					refused[cat]++
+				}
+				answers[cat] = append(answers[cat], fmt.Sprintf("%s→%d %s", op.Name, status, code))
 			}
 			s := string(resp)
 			for _, secret := range a.secrets {
@@ -333,15 +397,49 @@ func TestE2ETenancySweep(t *testing.T) {
 				}
 			}
 		}
+		// Every family whose endpoints were handed the demo organization's
+		// ids must have refused at least one as not found: a sweep whose
+		// calls all fail validation first proves nothing about tenancy.
+		families := 0
+		for cat, n := range withIDs {
+			families++
+			if cat == "notetakerTranscript" {
+				continue // Ashlar has no notetaker: every call answers notetaker_transcript_not_enabled (docs/interviews.md)
+			}
+			if refused[cat] == 0 {
+				t.Errorf("%s: none of %d calls naming the demo organization's records was refused as not found: %v", cat, n, answers[cat])
+			}
+		}
+		totalRefused := 0
+		for _, n := range refused {
+			totalRefused += n
+		}
+		if families < 30 || totalRefused < 100 {
+			t.Errorf("only %d families and %d not-found refusals: the sweep did not reach the records", families, totalRefused)
+		}
 		after := collect(t, srv, demoKey, ops, &tenant{ids: map[string][]string{}, all: map[string]bool{}})
 		for name, b := range before {
 			if after[name] != b {
 				t.Errorf("%s: the demo organization's data changed during the sweep", name)
 			}
 		}
-		t.Logf("%d endpoints called with another organization's key and %d of the demo organization's ids; %d leaks", len(ops), len(a.all), leaks)
+		t.Logf("%d endpoints called with another organization's key and %d of the demo organization's ids; %d families, %d refused as not found; %d leaks",
+			len(ops), len(a.all), families, totalRefused, leaks)
 	})
 }
+
+// demoIDIn reports whether a request body names one of the demo
+// organization's records.
+func demoIDIn(body []byte, a *tenant) bool {
+	for _, m := range uuidPattern.FindAllString(string(body), -1) {
+		if a.all[m] {
+			return true
+		}
+	}
+	return false
+}
+
+var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 func truncated(s string) string {
 	if len(s) > 300 {
