@@ -495,3 +495,12 @@ func TestThrottlePausesTheSharedLimiter(t *testing.T) {
 		t.Fatal("a 429 did not pause the shared limiter")
 	}
 }
+
+func TestSyncWithNilParams(t *testing.T) {
+	s := newScript(t, ok([]map[string]string{{"id": "1"}}, "syncToken", "T"))
+	var params map[string]any // a nil map, as callers pass for "no filters"
+	tok, err := s.client().Sync(context.Background(), "candidate.list", params, "OLD", func(json.RawMessage) error { return nil })
+	if err != nil || tok != "T" || s.requests()[0].body["syncToken"] != "OLD" {
+		t.Fatalf("token %q, err %v, request %v", tok, err, s.requests()[0].body)
+	}
+}

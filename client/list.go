@@ -26,6 +26,9 @@ func requestMap(params any) (map[string]any, error) {
 	case nil:
 		return map[string]any{}, nil
 	case map[string]any:
+		if p == nil {
+			return map[string]any{}, nil
+		}
 		return maps.Clone(p), nil
 	}
 	b, err := json.Marshal(params)
