@@ -10,7 +10,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Approvals of offer versions (reference §7.16). approvalDefinition.update
+// Approvals of offer versions (https://developers.ashbyhq.com/reference/approvallist). approvalDefinition.update
 // says who must approve a version, step by step (no steps: no approval
 // needed); the approval itself records each approver's decision. It is
 // submitted by approvalDefinition.update's submitApprovalRequest or by

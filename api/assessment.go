@@ -15,7 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Ashby's side of the assessments partner framework (reference §12): a
+// Ashby's side of the assessments partner framework (https://developers.ashbyhq.com/docs/creating-an-assessments-integration): a
 // partner reports progress with assessment.update and can attach an
 // assessment done elsewhere with assessment.addCompletedToCandidate.
 // Ashby learns a partner's assessment id when it calls the partner's

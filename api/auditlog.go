@@ -12,7 +12,7 @@ import (
 	"github.com/ashlarhq/ashlar/rpc"
 )
 
-// auditLog.list (reference §6.2; docs/audit-log.md). The log itself is
+// auditLog.list (https://developers.ashbyhq.com/reference/auditloglist; docs/audit-log.md). The log itself is
 // written by the audit package inside every transaction that changes a
 // record; every Service attaches it to its database.
 

@@ -93,7 +93,7 @@ func (s *Service) CreateCandidate(ctx context.Context, tx *store.Tx, org string,
 	cand := &ashby.Candidate{ID: ashby.NewID(), CreatedAt: now, UpdatedAt: now, Name: name,
 		EmailAddresses: []ashby.ContactInfo{}, PhoneNumbers: []ashby.ContactInfo{}, SocialLinks: []ashby.SocialLink{},
 		Tags: []ashby.CandidateTag{}, ApplicationIDs: []string{}, FileHandles: []ashby.FileHandle{}, CustomFields: []ashby.CustomFieldValue{}}
-	cand.ProfileURL = s.BaseURL + "/candidates/" + cand.ID
+	cand.ProfileURL = s.BaseURL + "/app/candidates/" + cand.ID
 	if n.CreatedAt != nil {
 		cand.CreatedAt = *n.CreatedAt
 	}

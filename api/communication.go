@@ -35,7 +35,7 @@ func (s *Service) communicationEndpoints() []*rpc.Endpoint {
 		rpc.Array[ashby.CommunicationTemplate](rpc.Spec{Name: "communicationTemplate.list", Permission: ashby.HiringProcessMetadataRead, Summary: "List the communication templates that are not archived."}, s.communicationTemplateList),
 		rpc.Object(rpc.Spec{Name: "communicationTemplate.create", Permission: ashby.HiringProcessMetadataWrite, Extension: true, Summary: "Create a communication template (Ashby does this in its web app)."}, s.communicationTemplateCreate),
 		rpc.Object(rpc.Spec{Name: "communicationTemplate.setArchived", Permission: ashby.HiringProcessMetadataWrite, Extension: true, Summary: "Archive or restore a communication template."}, s.communicationTemplateSetArchived),
-		rpc.List[ashby.CriteriaEvaluation](rpc.Spec{Name: "application.listCriteriaEvaluations", Permission: ashby.CandidatesRead, Summary: "AI application review results; Ashlar has no AI review, so the list is empty (docs/compatibility.md)."}, s.applicationListCriteriaEvaluations),
+		rpc.List[ashby.CriteriaEvaluation](rpc.Spec{Name: "application.listCriteriaEvaluations", Permission: ashby.CandidatesRead, Summary: "AI application review results; Ashlar has no AI review, so the list is always empty."}, s.applicationListCriteriaEvaluations),
 	}
 }
 

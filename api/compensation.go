@@ -10,7 +10,7 @@ import (
 )
 
 // A job's compensation: tiers of components with the summaries Ashby
-// renders (reference §7.6), stored in the job document so that job.info,
+// renders (https://developers.ashbyhq.com/reference/jobpostinginfo), stored in the job document so that job.info,
 // job.list and jobUpdate events carry it.
 
 func init() { register((*Service).compensationEndpoints) }

@@ -70,7 +70,7 @@ type customFieldSetValueRequest struct {
 	ObjectID   ashby.ID        `json:"objectId" required:"true"`
 	ObjectType string          `json:"objectType" required:"true" enum:"Application,Candidate,Job,Opening"`
 	FieldID    ashby.ID        `json:"fieldId" required:"true"`
-	FieldValue json.RawMessage `json:"fieldValue" doc:"The value in the field type's format (reference §7.1); null clears it."`
+	FieldValue json.RawMessage `json:"fieldValue" doc:"The value in the field type's format (see customField.setValue in Ashby's API reference); null clears it."`
 }
 
 type customFieldSetValuesRequest struct {
@@ -194,7 +194,7 @@ func putCustomFieldValue(values []ashby.CustomFieldValue, v ashby.CustomFieldVal
 var compensationIntervals = []string{"NONE", "1 TIME", "1 HOUR", "1 DAY", "1 WEEK", "2 WEEK", "1 MONTH", "2 MONTH", "1 YEAR", "6 MONTH", "0.5 MONTH", "3 MONTH"}
 
 // CustomFieldValueFor validates a raw value against field f's type and
-// returns the entry to store (reference §7.1). JSON null clears the
+// returns the entry to store (https://developers.ashbyhq.com/reference/customfieldsetvalue). JSON null clears the
 // field: the entry's Value is nil. field names the request field in
 // errors.
 func CustomFieldValueFor(f *ashby.CustomField, raw json.RawMessage, field string) (ashby.CustomFieldValue, error) {

@@ -9,7 +9,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// emailSender.list (reference §6.2; docs/sequences.md#email-senders). In
+// emailSender.list (https://developers.ashbyhq.com/reference/emailsenderlist; docs/sequences.md#email-senders). In
 // Ashby it lists the addresses the acting identity can send from: its
 // primary address, personal and organization aliases, and no-reply
 // addresses. Ashlar sends no email and configures no aliases or no-reply

@@ -13,8 +13,8 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Feedback forms, submitted feedback and feedback requests (reference
-// §7.12; choices in docs/interviews.md).
+// Feedback forms, submitted feedback and feedback requests (https://developers.ashbyhq.com/reference/applicationfeedbacklist;
+// choices in docs/interviews.md).
 
 func init() { register((*Service).feedbackEndpoints) }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// candidate.pushToHris (reference §6.2; docs/compatibility.md#push-to-hris).
+// candidate.pushToHris (https://developers.ashbyhq.com/reference/candidatepushtohris; docs/compatibility.md#push-to-hris).
 // In Ashby it runs the "Add Candidate Data" flow of a connected HRIS.
 // Ashlar connects to no HRIS: a push is recorded (one record per
 // application and system, counting repeats, as Ashby re-pushes when asked

@@ -13,7 +13,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Interviewer pools and their training paths (reference §7.14; choices in
+// Interviewer pools and their training paths (https://developers.ashbyhq.com/reference/interviewerpoollist; choices in
 // docs/interviews.md).
 
 func init() { register((*Service).interviewerPoolEndpoints) }

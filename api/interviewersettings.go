@@ -15,7 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Interviewer load limits and pauses (reference §7.14; choices in
+// Interviewer load limits and pauses (https://developers.ashbyhq.com/reference; choices in
 // docs/interviews.md).
 
 func init() { register((*Service).interviewerSettingsEndpoints) }

@@ -15,7 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Interview schedules and their events (reference §7.11; choices in
+// Interview schedules and their events (https://developers.ashbyhq.com/reference/interviewschedulelist; choices in
 // docs/interviews.md).
 //
 // A schedule document embeds its events, and each event is also stored on
@@ -93,7 +93,7 @@ var InterviewEvents = store.Kind[ashby.InterviewEvent]{Name: "interview_event", 
 }}
 
 // scheduleMeta is a schedule's internal data: the API key that created it,
-// which alone may update it (reference §6.1, interviewSchedule.update).
+// which alone may update it (https://developers.ashbyhq.com/reference/interviewscheduleupdate).
 type scheduleMeta struct {
 	KeyID string `json:"keyId"`
 }

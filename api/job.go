@@ -336,7 +336,7 @@ type jobSetStatusRequest struct {
 	Status string   `json:"status" required:"true" enum:"Draft,Open,Closed,Archived"`
 }
 
-// jobTransitions are Ashby's allowed status changes (reference §7.5).
+// jobTransitions are Ashby's allowed status changes (https://developers.ashbyhq.com/reference/jobsetstatus).
 var jobTransitions = map[string][]string{
 	ashby.JobDraft:    {ashby.JobOpen, ashby.JobArchived},
 	ashby.JobOpen:     {ashby.JobClosed},

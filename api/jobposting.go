@@ -53,7 +53,7 @@ func (s *Service) jobPostingEndpoints() []*rpc.Endpoint {
 	}
 }
 
-// System fields of application forms (reference §7.9).
+// System fields of application forms (https://developers.ashbyhq.com/docs/creating-a-custom-careers-page).
 const (
 	SystemName     = "_systemfield_name"
 	SystemEmail    = "_systemfield_email"

@@ -280,7 +280,8 @@ func (r *postingRefs) address(p *ashby.JobPosting) *ashby.Address {
 func (r *postingRefs) info(p *ashby.JobPosting, surveys []any) ashby.JobPostingInfo {
 	parts := r.descriptionParts(p)
 	html, plain := joinParts(parts)
-	social := sanitize.PlainText(p.DescriptionHTML)
+	// One line, as Ashby's: block elements' text separated by spaces.
+	social := strings.Join(strings.Fields(sanitize.PlainText(p.DescriptionHTML)), " ")
 	if utf8.RuneCountInString(social) > 200 {
 		social = string([]rune(social)[:197]) + "…"
 	}
@@ -313,7 +314,7 @@ func publicAddress(l *ashby.Location) ashby.PublicPostalAddress {
 	return ashby.PublicPostalAddress{AddressLocality: pa.AddressLocality, AddressRegion: pa.AddressRegion, AddressCountry: pa.AddressCountry}
 }
 
-// Public renders a posting for the public posting API (reference §10).
+// Public renders a posting for the public posting API (https://developers.ashbyhq.com/docs/public-job-posting-api).
 func (r *postingRefs) public(p *ashby.JobPosting, includeCompensation bool) ashby.PublicJob {
 	it := r.listItem(p)
 	html, plain := joinParts(r.descriptionParts(p))

@@ -11,7 +11,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Offers (reference §7.13). offerProcess.start opens an offer process for
+// Offers (https://developers.ashbyhq.com/reference/offerprocessstart). offerProcess.start opens an offer process for
 // an application; offer.start hands out the offer form; offer.create makes
 // the offer's first version from the answers, and offer.update each later
 // one. Every version needs approval (approval.go) before the candidate's

@@ -15,7 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Openings (reference §7.7): headcount slots that jobs hire into, with
+// Openings (https://developers.ashbyhq.com/reference/openinginfo): headcount slots that jobs hire into, with
 // states Draft, Approved, Open, Closed and Filled. Content edits (identifier,
 // description, jobs, locations, hiring team …) make a new latest version;
 // state and archive changes do not.

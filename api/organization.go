@@ -156,6 +156,15 @@ func (s *Service) userUpdate(ctx context.Context, c *rpc.Call, req *userUpdateRe
 			if req.Email != "" {
 				u.Email = req.Email
 			}
+			// As in Ashby, people cannot change their own role or lock
+			// themselves out: another admin has to.
+			self := c.SessionID != "" && c.UserID == u.ID
+			if self && req.GlobalRole != "" && req.GlobalRole != u.GlobalRole {
+				return ashby.InvalidInput("globalRole", "You cannot change your own role; ask another Organization Admin")
+			}
+			if self && req.IsEnabled != nil && !*req.IsEnabled {
+				return ashby.InvalidInput("isEnabled", "You cannot deactivate yourself; ask another Organization Admin")
+			}
 			if req.GlobalRole != "" {
 				u.GlobalRole = req.GlobalRole
 			}

@@ -19,7 +19,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// The calling side of the assessments framework (reference §12): Ashlar
+// The calling side of the assessments framework (https://developers.ashbyhq.com/docs/creating-an-assessments-integration): Ashlar
 // offers the partner's assessment types, starts an assessment when an
 // application enters a stage configured for it (or on request), and
 // cancels it when the application is archived or leaves the stage.
@@ -397,7 +397,7 @@ func (s *Service) assessmentListTriggers(ctx context.Context, c *rpc.Call, req *
 	return page(p), nil
 }
 
-// startBody is assessment.start's request (reference §12).
+// startBody is assessment.start's request (https://developers.ashbyhq.com/docs/creating-an-assessments-integration).
 type startBody struct {
 	AssessmentTypeID string           `json:"assessment_type_id"`
 	Candidate        startCandidate   `json:"candidate"`

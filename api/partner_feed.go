@@ -11,7 +11,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Dedicated partner job feeds (reference §11): the server's operator sets
+// Dedicated partner job feeds (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds): the server's operator sets
 // up a feed per job-distribution partner (`ashlar partner feed create`);
 // organizations opt in and out here. jobboard/feed.go serves the feeds.
 
@@ -132,7 +132,7 @@ func (s *Service) FeedJobs(ctx context.Context, org string) ([]ashby.FeedJob, ti
 	return out, stale, nil
 }
 
-// feedJob renders a posting in the feed schema (reference §11).
+// feedJob renders a posting in the feed schema (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds).
 func (r *postingRefs) feedJob(p *ashby.JobPosting) ashby.FeedJob {
 	it := r.listItem(p)
 	html, plain := joinParts(r.descriptionParts(p))

@@ -14,7 +14,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Sourcing sequences (reference §6.2; docs/sequences.md): a candidate's
+// Sourcing sequences (https://developers.ashbyhq.com/reference/sequencelist; docs/sequences.md): a candidate's
 // enrollment in a sequence template, whose email stages are copied from
 // the template and can be personalised while the sequence is a draft.
 //

@@ -13,7 +13,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Sourcing sequence templates (reference §6.2; docs/sequences.md).
+// Sourcing sequence templates (https://developers.ashbyhq.com/reference; docs/sequences.md).
 // Ashby's sequenceTemplate.list and .info expose a template's cadence but
 // never its messages; templates are designed in Ashby's web app, so
 // Ashlar adds sequenceTemplate.create and .archive. The stages' subjects

@@ -27,6 +27,8 @@ type Service struct {
 	listenMu         sync.Mutex
 	postingListeners []func(org string)
 	admins           sync.Map // org id → the user id orgAdmin chose
+	// keyUsed is when this process last recorded each key's use.
+	keyUsed sync.Map
 }
 
 // New returns a Service on db.
@@ -70,6 +72,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*rpc.Princip
 	}
 	if err != nil {
 		return nil, err
+	}
+	if err := s.touchKey(ctx, k); err != nil {
+		s.Log.Warn("record API key use", "key", k.ID, "error", err)
 	}
 	return &rpc.Principal{OrgID: k.OrgID, KeyID: k.ID, KeyTitle: k.Title, KeyCreated: k.CreatedAt, UserID: k.UserID, Permissions: k.Permissions}, nil
 }

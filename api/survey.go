@@ -136,7 +136,7 @@ func (s *Service) surveyFormList(ctx context.Context, c *rpc.Call, req *surveyFo
 type surveyFormCreateRequest struct {
 	Title          string               `json:"title" required:"true"`
 	SurveyType     string               `json:"surveyType" required:"true" enum:"CandidateDataConsent,CandidateExperience,Diversity,EEOC,Questionnaire"`
-	FormDefinition ashby.FormDefinition `json:"formDefinition" required:"true" doc:"Sections of fields (reference §7.9); field ids are assigned when absent."`
+	FormDefinition ashby.FormDefinition `json:"formDefinition" required:"true" doc:"Sections of fields, as in Ashby's form definitions; field ids are assigned when absent."`
 }
 
 func (s *Service) surveyFormCreate(ctx context.Context, c *rpc.Call, req *surveyFormCreateRequest) (rpc.Result[ashby.SurveyFormDefinition], error) {
@@ -248,7 +248,7 @@ type surveySubmissionCreateRequest struct {
 }
 
 // answersInWebhook: surveySubmit carries the answers of these types only;
-// Diversity and EEOC answers never leave Ashlar in events (reference §8.5).
+// Diversity and EEOC answers never leave Ashlar in events (Ashby's webhook payloads, https://developers.ashbyhq.com/reference/applicationsubmitwebhook).
 var answersInWebhook = []string{ashby.SurveyQuestionnaire, ashby.SurveyCandidateDataConsent, ashby.SurveyCandidateExperience}
 
 func (s *Service) surveySubmissionCreate(ctx context.Context, c *rpc.Call, req *surveySubmissionCreateRequest) (rpc.Result[ashby.SurveySubmission], error) {

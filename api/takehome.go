@@ -21,7 +21,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Take-home assignments (reference §6.2, beta; choices in
+// Take-home assignments (in beta at Ashby, https://developers.ashbyhq.com/reference/takehomeassignmentlist; choices in
 // docs/interviews.md).
 //
 // An assignment is made for an application with takeHomeAssignment.create

@@ -7,7 +7,7 @@ import (
 	"github.com/ashlarhq/ashlar/rpc"
 )
 
-// version.list (reference §1, §6.2): the API versions this server serves
+// version.list (https://developers.ashbyhq.com/reference/versioning): the API versions this server serves
 // and where each is in Ashby's lifecycle (pre-release, active, deprecated,
 // unsupported, removed). Ashby documents the endpoint but not its shape
 // or permission; docs/compatibility.md#version-list records Ashlar's.

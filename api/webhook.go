@@ -12,7 +12,7 @@ import (
 	"github.com/ashlarhq/ashlar/webhook"
 )
 
-// Webhook settings (reference §8.3). Ashby has create, info, update and
+// Webhook settings (https://developers.ashbyhq.com/docs/setting-up-webhooks). Ashby has create, info, update and
 // delete; Ashlar adds list (Ashby has none, so integrators cannot find
 // their orphaned settings), ping, listDeliveries and redeliver.
 
@@ -37,7 +37,7 @@ func (s *Service) webhookEndpoints() []*rpc.Endpoint {
 
 // The enum tag must equal ashby.WebhookTypesEnum (a test checks it).
 type webhookCreateRequest struct {
-	WebhookType      string `json:"webhookType" required:"true" enum:"applicationSubmit,applicationUpdate,candidateHire,candidateStageChange,candidateDelete,candidateMerge,interviewPlanTransition,interviewScheduleCreate,interviewScheduleUpdate,jobCreate,jobUpdate,jobPostingUpdate,jobPostingPublish,jobPostingUnpublish,jobPostingDelete,offerCreate,offerUpdate,offerDelete,openingCreate,pushToHRIS,surveySubmit,signatureRequestUpdate,takeHomeAssignmentAssigned,takeHomeAssignmentSubmitted,takeHomeAssignmentCompleted,takeHomeAssignmentCancelled,ping" doc:"The event type to send. Every event of reference §8.5 is accepted, not only the 17 of Ashby's spec enum."`
+	WebhookType      string `json:"webhookType" required:"true" enum:"applicationSubmit,applicationUpdate,candidateHire,candidateStageChange,candidateDelete,candidateMerge,interviewPlanTransition,interviewScheduleCreate,interviewScheduleUpdate,jobCreate,jobUpdate,jobPostingUpdate,jobPostingPublish,jobPostingUnpublish,jobPostingDelete,offerCreate,offerUpdate,offerDelete,openingCreate,pushToHRIS,surveySubmit,signatureRequestUpdate,takeHomeAssignmentAssigned,takeHomeAssignmentSubmitted,takeHomeAssignmentCompleted,takeHomeAssignmentCancelled,ping" doc:"The event type to send: any event Ashby documents a webhook payload for (https://developers.ashbyhq.com/reference/applicationsubmitwebhook and the pages after it), not only the 17 of the webhookType enum in Ashby's OpenAPI description."`
 	RequestURL       string `json:"requestUrl" required:"true" doc:"The http or https URL events are POSTed to."`
 	SecretToken      string `json:"secretToken" required:"true" doc:"Key of the Ashby-Signature HMAC-SHA256 of each request body."`
 	StandardWebhooks bool   `json:"standardWebhooks,omitempty" doc:"Ashlar extension: also send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)."`

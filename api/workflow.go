@@ -16,7 +16,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// The workflow partner framework (reference §12): a partner hosts
+// The workflow partner framework (https://developers.ashbyhq.com/reference/workflowstart): a partner hosts
 // workflow.list, workflow.info and workflow.start, which Ashlar calls
 // when a user lists templates, reads a template's fields and starts a
 // workflow (extension endpoints); the partner reports progress with

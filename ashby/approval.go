@@ -1,6 +1,6 @@
 package ashby
 
-// Approvals (reference §7.16): an approval belongs to an entity (an offer
+// Approvals (https://developers.ashbyhq.com/reference/approvallist): an approval belongs to an entity (an offer
 // version) and has ordered steps, each needing a number of its approvers.
 
 // Approver decisions.

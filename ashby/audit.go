@@ -2,7 +2,7 @@ package ashby
 
 import "encoding/json"
 
-// Wire types of auditLog.list (reference §6.2; docs/audit-log.md).
+// Wire types of auditLog.list (https://developers.ashbyhq.com/reference/auditloglist; docs/audit-log.md).
 // Ashby documents the entry's top-level fields and the actor types; the
 // inner shapes of actor, target, request, parentAction and changedFields
 // are Ashlar's, written down in docs/audit-log.md.
@@ -45,11 +45,14 @@ const (
 // AuditActor is who made a change.
 type AuditActor struct {
 	Type string `json:"type" enum:"User,ApiUser,Automation,Support,Candidate,Operations,System,Other"`
-	// ID is the API key's id for ApiUser; null for System.
+	// ID is the API key's id for ApiUser, the user's id for User (a
+	// person signed in to the web app); null for System.
 	ID *string `json:"id"`
-	// Name is the API key's title, or what ran a system change.
+	// Name is the API key's title, the user's name, or what ran a system
+	// change.
 	Name string `json:"name"`
-	// UserID is the user an API key acts as, when it has one.
+	// UserID is the user an API key acts as, when it has one, or the
+	// signed-in user.
 	UserID string `json:"userId,omitempty"`
 }
 

@@ -6,7 +6,7 @@ import (
 	"net/http"
 )
 
-// Error codes Ashby documents (reference §2.3) plus the few Ashlar adds.
+// Error codes Ashby's API reference documents (https://developers.ashbyhq.com/reference) plus the few Ashlar adds.
 const (
 	CodeInvalidInput              = "invalid_input"
 	CodeMissingEndpointPermission = "missing_endpoint_permission"

@@ -1,6 +1,6 @@
 package ashby
 
-// Interview feedback (reference §7.12).
+// Interview feedback (https://developers.ashbyhq.com/reference/applicationfeedbacklist).
 
 // FeedbackFormDefinition is a scorecard interviewers fill in.
 type FeedbackFormDefinition struct {

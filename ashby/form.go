@@ -1,7 +1,7 @@
 package ashby
 
 // FormDefinition is the machine-readable form Ashby uses for application
-// forms, feedback, offers, surveys and referrals (reference §7.9).
+// forms, feedback, offers, surveys and referrals (https://developers.ashbyhq.com/reference/applicationformsubmit).
 type FormDefinition struct {
 	Sections []FormSection `json:"sections"`
 }

@@ -2,7 +2,8 @@ package ashby
 
 import "encoding/json"
 
-// Interviewing objects (reference §7.10, §7.11, §7.14).
+// Interviewing objects (https://developers.ashbyhq.com/reference/interviewplanlist,
+// https://developers.ashbyhq.com/reference/interviewschedulelist, https://developers.ashbyhq.com/reference/interviewerpoollist).
 
 // Interview is a kind of interview an organization holds ("Technical
 // Screen"), shared across jobs (no JobID) or specific to one job.
@@ -20,7 +21,7 @@ type Interview struct {
 	FeedbackFormDefinitionID string `json:"feedbackFormDefinitionId"`
 }
 
-// Interview schedule statuses (reference §7.11).
+// Interview schedule statuses (https://developers.ashbyhq.com/reference/interviewschedulelist).
 const (
 	ScheduleNeedsScheduling                = "NeedsScheduling"
 	ScheduleWaitingOnCandidateBooking      = "WaitingOnCandidateBooking"

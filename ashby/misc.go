@@ -2,10 +2,10 @@ package ashby
 
 // Wire types of the smaller categories: projects, client info, fraud
 // checks, email messages, surveys, referral forms, communication
-// templates, criteria evaluations, assessments and reports (reference
-// §7.16 and §12).
+// templates, criteria evaluations, assessments and reports (https://developers.ashbyhq.com/reference,
+// https://developers.ashbyhq.com/docs/creating-an-assessments-integration).
 
-// Project is a talent pool project (reference §7.16).
+// Project is a talent pool project (https://developers.ashbyhq.com/reference/projectinfo).
 type Project struct {
 	ID                 string             `json:"id"`
 	Title              string             `json:"title"`
@@ -87,7 +87,7 @@ const (
 // SurveyTypes lists every survey type.
 var SurveyTypes = []string{SurveyCandidateDataConsent, SurveyCandidateExperience, SurveyDiversity, SurveyEEOC, SurveyQuestionnaire}
 
-// SurveyFormDefinition is a survey form (reference §7.16).
+// SurveyFormDefinition is a survey form (https://developers.ashbyhq.com/reference/surveyformdefinitionlist).
 type SurveyFormDefinition struct {
 	ID             string         `json:"id"`
 	OrganizationID string         `json:"organizationId"`
@@ -162,7 +162,7 @@ type Criterion struct {
 	ApplicationFormFieldPath    *string `json:"applicationFormFieldPath,omitempty"`
 }
 
-// Datum types of the assessments partner framework (reference §12).
+// Datum types of the assessments partner framework (https://developers.ashbyhq.com/docs/creating-an-assessments-integration).
 const (
 	DatumNumericScore           = "numeric_score"
 	DatumNumericDurationMinutes = "numeric_duration_minutes"

@@ -1,6 +1,6 @@
 package ashby
 
-// Offers (reference §7.13): an offer process belongs to an application and
+// Offers (https://developers.ashbyhq.com/reference/offerinfo): an offer process belongs to an application and
 // holds one offer; every edit of the offer is a new version, and each
 // version goes through its own approval.
 

@@ -1,6 +1,6 @@
 package ashby
 
-// Openings (reference §7.7): a headcount slot that one or more jobs hire
+// Openings (https://developers.ashbyhq.com/reference/openinginfo): a headcount slot that one or more jobs hire
 // into. Its editable content lives in versions; only the latest is shown.
 
 // Opening states.

@@ -2,7 +2,8 @@ package ashby
 
 import "encoding/xml"
 
-// Partner integrations (reference §11, §12). Ashby configures partners in
+// Partner integrations (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds,
+// https://developers.ashbyhq.com/docs/creating-an-assessments-integration). Ashby configures partners in
 // its web app; Ashlar's extension endpoints return these objects. Field
 // names follow Ashby's conventions for Ashlar's own objects (camelCase);
 // the partner-hosted endpoints Ashlar calls keep Ashby's partner wire
@@ -225,7 +226,7 @@ type WorkflowRun struct {
 	UpdatedAt           Time                `json:"updatedAt"`
 }
 
-// JobFeed is a job-distribution partner's dedicated feed (reference §11),
+// JobFeed is a job-distribution partner's dedicated feed (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds),
 // set up by the server's operator, as an organization sees it.
 type JobFeed struct {
 	ID        string `json:"id"`
@@ -243,7 +244,7 @@ type FeedDocument struct {
 	Jobs    []FeedJob `json:"jobs" xml:"job"`
 }
 
-// FeedJob is one posting in a partner feed (reference §11's schema).
+// FeedJob is one posting in a partner feed (the schema of https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds).
 type FeedJob struct {
 	ID                string                 `json:"id" xml:"id"`
 	OrganizationID    string                 `json:"organizationId" xml:"organizationId"`

@@ -1,6 +1,7 @@
 package ashby
 
-// Job boards and job postings (reference §7.8, §9, §10).
+// Job boards and job postings (https://developers.ashbyhq.com/reference/jobpostinginfo,
+// https://developers.ashbyhq.com/docs/creating-a-custom-careers-page, https://developers.ashbyhq.com/docs/public-job-posting-api).
 
 // JobBoard is jobBoard.list's item. Ashby's boards also have a public
 // name (the jobs.ashbyhq.com/<name> slug); Ashlar keeps it beside the
@@ -217,7 +218,7 @@ type PublicCompensation struct {
 	SummaryComponents                   []CompensationComponent `json:"summaryComponents"`
 }
 
-// PublicJob is one job of the public posting API (reference §10).
+// PublicJob is one job of the public posting API (https://developers.ashbyhq.com/docs/public-job-posting-api).
 type PublicJob struct {
 	ID                                     string                    `json:"id"`
 	Title                                  string                    `json:"title"`

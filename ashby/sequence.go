@@ -1,7 +1,7 @@
 package ashby
 
 // Wire types of sourcing sequences: email senders, sequence templates and
-// candidates' sequences (reference §6.2; docs/sequences.md). Ashby
+// candidates' sequences (https://developers.ashbyhq.com/reference/sequencelist; docs/sequences.md). Ashby
 // documents the top-level fields of templates and sequences, the sender
 // types and the NotStarted status; the stage shapes, the other statuses
 // and startResult are Ashlar's, written down in docs/sequences.md.

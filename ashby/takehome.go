@@ -1,6 +1,6 @@
 package ashby
 
-// Take-home assignments (reference §6.2, beta; docs/interviews.md).
+// Take-home assignments (in beta at Ashby, https://developers.ashbyhq.com/reference/takehomeassignmentlist; docs/interviews.md).
 //
 // Ashby documents the top-level fields of an assignment, the error code
 // take_home_assignment_not_found and the four webhooks, and describes the

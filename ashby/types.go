@@ -2,7 +2,7 @@ package ashby
 
 import "encoding/json"
 
-// Shapes shared by many objects (reference §7.1).
+// Shapes shared by many objects (https://developers.ashbyhq.com/reference).
 
 // ContactInfo is an email address or phone number.
 type ContactInfo struct {
@@ -264,7 +264,7 @@ type JobCompensation struct {
 	CompensationTiers []CompensationTier `json:"compensationTiers"`
 }
 
-// CompensationComponent is one part of a compensation tier (reference §7.6).
+// CompensationComponent is one part of a compensation tier (https://developers.ashbyhq.com/reference/jobpostinginfo).
 type CompensationComponent struct {
 	ID               string   `json:"id,omitempty"`
 	CompensationType string   `json:"compensationType" enum:"Salary,EquityPercentage,EquityCashValue,Commission,Bonus"`
@@ -298,7 +298,7 @@ type LocationComponent struct {
 	Name string `json:"name"`
 }
 
-// Candidate is a person in the talent pool (reference §7.2).
+// Candidate is a person in the talent pool (https://developers.ashbyhq.com/reference/candidateinfo).
 type Candidate struct {
 	ID                  string             `json:"id"`
 	CreatedAt           Time               `json:"createdAt"`
@@ -358,7 +358,7 @@ type ApplicationJob struct {
 	DepartmentID string `json:"departmentId,omitempty"`
 }
 
-// Application is a candidate's consideration for a job (reference §7.4).
+// Application is a candidate's consideration for a job (https://developers.ashbyhq.com/reference/applicationinfo).
 type Application struct {
 	ID                     string               `json:"id"`
 	CreatedAt              Time                 `json:"createdAt"`

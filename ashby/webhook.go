@@ -2,7 +2,7 @@ package ashby
 
 import "slices"
 
-// WebhookSetting is a webhook subscription (reference §8.3): every event of
+// WebhookSetting is a webhook subscription (https://developers.ashbyhq.com/docs/setting-up-webhooks): every event of
 // WebhookType in the organization is POSTed to RequestURL.
 //
 // SecretToken is returned only by webhook.create and webhook.update, as
@@ -24,8 +24,8 @@ type WebhookSetting struct {
 }
 
 // WebhookTypesEnum lists the event types a webhook setting can subscribe
-// to, comma-separated for `enum` struct tags. It is every event of
-// reference §8.5, a superset of the 17 values of the spec's webhookType
+// to, comma-separated for `enum` struct tags. It is every event
+// Ashby documents a payload for (https://developers.ashbyhq.com/reference/applicationsubmitwebhook and the pages after it), a superset of the 17 values of the spec's webhookType
 // enum: Ashby sends payloads for the others too (jobCreate, jobUpdate,
 // openingCreate, signatureRequestUpdate, jobPostingDelete, the take-home
 // events), so integrations may subscribe to them.

@@ -142,6 +142,32 @@ func record(ctx context.Context, tx *store.Tx) error {
 	return insert(ctx, tx, rows)
 }
 
+// Change is a change to something that is not a record of the document
+// store (an API key, an organization's settings), which the endpoints
+// making it log with Record. Kind names the target type as record kinds
+// do ("api_key" → ApiKey); Action is ActionCreated, ActionUpdated or
+// ActionDeleted.
+type Change struct {
+	Org, Kind, ID, Name, Action string
+	Changed                     map[string]ashby.AuditChange
+}
+
+// Record writes the audit entry of a change that is not a record, inside
+// the transaction making it, with the actor and request of the call in
+// ctx like every other entry.
+func Record(ctx context.Context, tx *store.Tx, c Change) error {
+	actor, req := actorOf(ctx)
+	r := row{org: c.Org, kind: c.Kind, entry: ashby.AuditLogEntry{
+		ID: ashby.NewID(), Timestamp: ashby.NewTime(tx.DB().Now()), Actor: actor, Request: req,
+		Category: Category(c.Kind, c.Action), Target: ashby.AuditTarget{Type: TargetType(c.Kind), ID: c.ID, Name: truncate(c.Name, 200)},
+	}}
+	if c.Action == ActionUpdated {
+		r.entry.ChangedFields = c.Changed
+	}
+	r.entry.Description = describe(actor, r.entry.Category, r.entry.Target)
+	return insert(ctx, tx, []row{r})
+}
+
 // mainRow picks the entry the others of a transaction are consequences
 // of: the first about a record of the endpoint's own category (an
 // application for application.changeStage, whose history entries come
@@ -175,8 +201,9 @@ func newRow(c change, action string, changed map[string]ashby.AuditChange, field
 	}
 }
 
-// actorOf derives the actor and request from the call in ctx. Calls made
-// in-process without an API key (demo seeding, command-line tools) and
+// actorOf derives the actor and request from the call in ctx: an API key,
+// or a person signed in to the web app (a User). Calls made in-process
+// without either (demo seeding, command-line tools) and
 // writes outside any call are the system's.
 func actorOf(ctx context.Context) (ashby.AuditActor, *ashby.AuditRequest) {
 	c, ok := rpc.CallFrom(ctx)
@@ -190,6 +217,10 @@ func actorOf(ctx context.Context) (ashby.AuditActor, *ashby.AuditRequest) {
 	if c.HTTP != nil {
 		req.IPAddress = c.ClientIP()
 		req.UserAgent = truncate(c.HTTP.UserAgent(), 512)
+	}
+	if c.KeyID == "" && c.SessionID != "" && c.UserID != "" {
+		id := c.UserID
+		return ashby.AuditActor{Type: ashby.ActorUser, ID: &id, Name: c.UserName, UserID: c.UserID}, req
 	}
 	if c.KeyID == "" {
 		name := systemName
@@ -205,8 +236,11 @@ func actorOf(ctx context.Context) (ashby.AuditActor, *ashby.AuditRequest) {
 // describe writes the entry's one-line description.
 func describe(actor ashby.AuditActor, category string, t ashby.AuditTarget) string {
 	who := actor.Name
-	if actor.Type == ashby.ActorAPIUser {
+	switch actor.Type {
+	case ashby.ActorAPIUser:
 		who = fmt.Sprintf("API key %q", actor.Name)
+	case ashby.ActorUser:
+		who = fmt.Sprintf("User %q", actor.Name)
 	}
 	_, action, _ := strings.Cut(category, ".")
 	what := label(t.Type) + " " + t.ID

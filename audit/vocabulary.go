@@ -28,7 +28,7 @@ const (
 // still audited, under its derived type, but cannot be used in filters;
 // api's tests check that every kind it declares is listed.
 var knownKinds = []string{
-	"application", "application_feedback", "application_form_submission", "application_history",
+	"api_key", "application", "application_feedback", "application_form_submission", "application_history",
 	"approval", "approval_definition", "archive_reason", "assessment", "assessment_stage_trigger", "assessment_start",
 	"assessment_type", "brand",
 	"candidate", "candidate_project", "candidate_tag", "close_reason", "communication_template",
@@ -36,7 +36,7 @@ var knownKinds = []string{
 	"fraud_check", "hiring_team_role", "hris_push", "interview", "interview_activity", "interview_defaults",
 	"interview_event", "interview_plan", "interview_schedule", "interview_stage", "interview_stage_group",
 	"interviewer_pause", "interviewer_pool", "interviewer_settings", "job", "job_board", "job_posting",
-	"job_template", "location", "note", "offer", "offer_form", "offer_process", "offer_version", "opening",
+	"job_template", "location", "note", "offer", "offer_form", "offer_process", "offer_version", "opening", "organization",
 	"partner_custom_fields", "partner_integration", "project", "referral", "referral_form", "sequence",
 	"sequence_template", "source", "source_tracking_link", "survey_form_definition", "survey_request",
 	"survey_submission", "take_home_assignment", "user", "webhook", "workflow_run",

@@ -54,12 +54,15 @@ type Options struct {
 type Site struct {
 	svc    *api.Service
 	boards *jobboard.Handler
-	csrf   webform.CSRF
-	limit  *webform.Limiter
-	pages  map[string]*template.Template
-	lists  listCache
-	css    []byte
-	log    *slog.Logger
+	// base is the path prefix of the public base URL, put before every
+	// link, form action, redirect and cookie path.
+	base  string
+	csrf  webform.CSRF
+	limit *webform.Limiter
+	pages map[string]*template.Template
+	lists listCache
+	css   []byte
+	log   *slog.Logger
 	// The take-home submission pages (takehome.go) have their own CSRF
 	// cookie and rate limit.
 	takeHomeCSRF  webform.CSRF
@@ -78,9 +81,10 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	if o.Burst < 0 {
 		o.PostsPerMinute = 0
 	}
-	s := &Site{svc: svc, boards: boards, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", "/jobs/"),
+	prefix := webform.BasePath(svc.BaseURL)
+	s := &Site{svc: svc, boards: boards, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", prefix+"/jobs/"),
 		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log,
-		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", "/take-home/"),
+		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
 		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
@@ -116,7 +120,7 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
 	mux.HandleFunc("GET /jobs/{board}", s.serveList)
 	mux.HandleFunc("GET /jobs/{board}/{$}", func(w http.ResponseWriter, r *http.Request) {
-		u := "/jobs/" + url.PathEscape(r.PathValue("board"))
+		u := s.base + "/jobs/" + url.PathEscape(r.PathValue("board"))
 		if r.URL.RawQuery != "" {
 			u += "?" + r.URL.RawQuery
 		}
@@ -149,16 +153,17 @@ func (s *Site) serveTheme(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, ":root { --brand: %s; }\n", color)
 }
 
-// page is what every page's layout needs.
+// page is what every page's layout needs. Base is the path prefix of
+// the server's public URL.
 type page struct {
 	Title, OrgName, BoardTitle, BoardURL, LogoURL, ThemeURL, Lang string
-	Description                                                   string
+	Description, Base                                             string
 }
 
 func (s *Site) pageFor(snap *api.BoardSnapshot, title string) page {
 	b := snap.Board
-	return page{Title: title, OrgName: snap.Org.Name, BoardTitle: b.Title, BoardURL: "/jobs/" + b.Name, LogoURL: b.Theme.LogoURL,
-		ThemeURL: "/jobs/" + b.Name + "/theme.css", Lang: "en"}
+	return page{Title: title, OrgName: snap.Org.Name, BoardTitle: b.Title, BoardURL: s.base + "/jobs/" + b.Name, LogoURL: b.Theme.LogoURL,
+		ThemeURL: s.base + "/jobs/" + b.Name + "/theme.css", Lang: "en", Base: s.base}
 }
 
 func (s *Site) render(w http.ResponseWriter, status int, name string, data any) {
@@ -224,7 +229,7 @@ func (s *Site) message(w http.ResponseWriter, status int, snap *api.BoardSnapsho
 	if snap != nil {
 		p = s.pageFor(snap, heading)
 	} else {
-		p = page{Title: heading, Lang: "en"}
+		p = page{Title: heading, Lang: "en", Base: s.base}
 	}
 	d := messageData{page: p, Heading: heading, Message: msg}
 	if snap != nil {
@@ -295,9 +300,30 @@ type listData struct {
 	page
 	Groups                            []group
 	Departments, Locations, Workplace []webform.Option
-	Q                                 string
+	Q, CountText                      string
 	Count, Total                      int
 	Filtered                          bool
+}
+
+// openPositions says how many positions are open, in English.
+func openPositions(n int) string {
+	if n == 1 {
+		return "1 open position"
+	}
+	return fmt.Sprintf("%d open positions", n)
+}
+
+// countText is the listing's count: of all positions, or how many of
+// them the filters show.
+func countText(shown, total int, filtered bool) string {
+	if !filtered {
+		return openPositions(total)
+	}
+	noun := "positions"
+	if total == 1 {
+		noun = "position"
+	}
+	return fmt.Sprintf("%d of %d %s", shown, total, noun)
 }
 
 var workplaceLabels = map[string]string{"OnSite": "On-site", "Hybrid": "Hybrid", "Remote": "Remote"}
@@ -337,7 +363,7 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 	dept, loc, wp, search := q.Get("department"), q.Get("location"), q.Get("workplaceType"), strings.TrimSpace(q.Get("q"))
 	utm := utmQuery(r)
 	d := listData{page: s.pageFor(snap, "Jobs at "+snap.Org.Name), Q: search, Total: len(snap.Info), Filtered: dept != "" || loc != "" || wp != "" || search != ""}
-	d.Description = fmt.Sprintf("%d open positions at %s", len(snap.Info), snap.Org.Name)
+	d.Description = openPositions(len(snap.Info)) + " at " + snap.Org.Name
 	depts, locs, wps := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	byDept := map[string][]jobCard{}
 	needle := strings.ToLower(search)
@@ -362,7 +388,7 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 		if needle != "" && !strings.Contains(strings.ToLower(info.Title+" "+info.DepartmentName+" "+info.TeamName+" "+strings.Join(locNames, " ")+" "+info.DescriptionPlain), needle) {
 			continue
 		}
-		card := jobCard{Title: info.Title, URL: "/jobs/" + snap.Board.Name + "/" + info.ID + utm, Location: strings.Join(locNames, " · "),
+		card := jobCard{Title: info.Title, URL: s.base + "/jobs/" + snap.Board.Name + "/" + info.ID + utm, Location: strings.Join(locNames, " · "),
 			Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType]}
 		if info.TeamName != info.DepartmentName {
 			card.Team = info.TeamName
@@ -385,6 +411,7 @@ func (s *Site) serveList(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Groups = append(d.Groups, group{Department: label, Jobs: byDept[n]})
 	}
+	d.CountText = countText(d.Count, d.Total, d.Filtered)
 	d.Departments = options(depts, dept, nil)
 	d.Locations = options(locs, loc, nil)
 	d.Workplace = options(wps, wp, workplaceLabels)
@@ -418,8 +445,11 @@ func options(set map[string]bool, selected string, labels map[string]string) []w
 
 type postingData struct {
 	page
-	P                                   *ashby.JobPostingInfo
-	Description                         template.HTML
+	P *ashby.JobPostingInfo
+	// Body is the description. (Named Description, it would hide the
+	// page's, which the layout puts in the meta description.)
+	Body                                template.HTML
+	Department, Team                    string
 	Locations                           []string
 	Workplace, Employment, Compensation string
 	Tiers                               []ashby.CompensationTier
@@ -434,10 +464,17 @@ func (s *Site) servePosting(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	ld, _ := json.Marshal(info.LinkedData) // json.Marshal escapes <, > and &: safe inside <script>
-	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Description: template.HTML(info.DescriptionHTML),
-		Workplace: workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
-		ApplyURL: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application" + utmQuery(r)}
+	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Body: template.HTML(info.DescriptionHTML),
+		Department: info.DepartmentName,
+		Workplace:  workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
+		ApplyURL: s.base + "/jobs/" + snap.Board.Name + "/" + info.ID + "/application" + utmQuery(r)}
 	d.page.Description = info.DescriptionSocial
+	// Ashby's teamName is the team the job belongs to and departmentName
+	// the top of that team's hierarchy; they are equal for a job of a
+	// top-level team.
+	if info.TeamName != info.DepartmentName {
+		d.Team = info.TeamName
+	}
 	d.Locations = s.locationNames(snap, info)
 	if info.ShouldDisplayCompensationOnJobBoard && info.Compensation.CompensationTierSummary != nil {
 		d.Compensation = *info.Compensation.CompensationTierSummary
@@ -476,7 +513,7 @@ type applyData struct {
 
 func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals webform.Values, errs map[string]string) applyData {
 	d := applyData{page: s.pageFor(snap, "Apply: "+info.Title+" – "+snap.Org.Name), P: info,
-		Action: "/jobs/" + snap.Board.Name + "/" + info.ID + "/application", CSRF: s.csrf.Token(w, r),
+		Action: s.base + "/jobs/" + snap.Board.Name + "/" + info.ID + "/application", CSRF: s.csrf.Token(w, r),
 		Sections: webform.Sections(info.ApplicationFormDefinition, vals, errs, webform.Options{})}
 	d.Key = vals.Get("idempotency_key")
 	if d.Key == "" {
@@ -577,7 +614,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		s.submitFailed(w, r, snap, info, vals, staged, err)
 		return
 	}
-	http.Redirect(w, r, "/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(res.SubmittedFormInstance.ID), http.StatusSeeOther)
+	http.Redirect(w, r, s.base+"/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(res.SubmittedFormInstance.ID), http.StatusSeeOther)
 }
 
 func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals webform.Values, staged map[string]*files.Staged, err error) {

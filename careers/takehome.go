@@ -68,7 +68,7 @@ func takeHomeHeaders(h http.Header) {
 // their URL is a secret.
 func (s *Site) takeHomeMessage(w http.ResponseWriter, status int, orgName, heading, msg string) {
 	takeHomeHeaders(w.Header())
-	s.renderTakeHome(w, status, "message", messageData{page: page{Title: heading, OrgName: orgName, Lang: "en"}, Heading: heading, Message: msg})
+	s.renderTakeHome(w, status, "message", messageData{page: page{Title: heading, OrgName: orgName, Lang: "en", Base: s.base}, Heading: heading, Message: msg})
 }
 
 func (s *Site) renderTakeHome(w http.ResponseWriter, status int, name string, data any) {
@@ -134,9 +134,9 @@ func (s *Site) takeHomeForm(w http.ResponseWriter, r *http.Request, status int, 
 	if heading == "" {
 		heading = "Take-home assignment"
 	}
-	d := takeHomeData{page: page{Title: heading + " – " + p.OrgName, OrgName: p.OrgName, Lang: "en"}, Heading: heading, JobTitle: p.JobTitle,
+	d := takeHomeData{page: page{Title: heading + " – " + p.OrgName, OrgName: p.OrgName, Lang: "en", Base: s.base}, Heading: heading, JobTitle: p.JobTitle,
 		Instructions: template.HTML(th.InstructionsHTML), // sanitized when the assignment was made
-		Action:       "/take-home/" + r.PathValue("token"), CSRF: s.takeHomeCSRF.Token(w, r), Text: text,
+		Action:       s.base + "/take-home/" + r.PathValue("token"), CSRF: s.takeHomeCSRF.Token(w, r), Text: text,
 		MaxText: api.MaxTakeHomeText, MaxFiles: api.MaxTakeHomeFiles, Accept: webform.AcceptFiles, Errors: errs, Reattach: reattach}
 	if th.DueAt != nil {
 		d.DueAt, d.Overdue = formatDue(th.DueAt.Time), !th.DueAt.After(time.Now())
@@ -328,7 +328,7 @@ func (s *Site) serveTakeHomeSubmit(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		// Back to the page, which now confirms the submission; reloading it
 		// cannot submit again.
-		http.Redirect(w, r, "/take-home/"+r.PathValue("token"), http.StatusSeeOther)
+		http.Redirect(w, r, s.base+"/take-home/"+r.PathValue("token"), http.StatusSeeOther)
 		return
 	}
 	s.takeHomeSubmitFailed(w, r, p, text, links, len(form.staged) > 0, err)

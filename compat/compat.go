@@ -24,14 +24,14 @@ import (
 	"github.com/ashlarhq/ashlar/rpc"
 )
 
-// endpointsTSV is a copy of ../shared/ashby/endpoints.tsv: one row per
-// path of Ashby's August 2026 OpenAPI description.
+// endpointsTSV has one row per path of Ashby's August 2026 OpenAPI
+// description (the API reference at https://developers.ashbyhq.com/reference), generated from it.
 //
 //go:embed endpoints.tsv
 var endpointsTSV []byte
 
 // laterTSV lists the endpoints documented after that description
-// (reference §6.2).
+// (on https://developers.ashbyhq.com/reference).
 //
 //go:embed later.tsv
 var laterTSV []byte
@@ -62,7 +62,7 @@ type Endpoint struct {
 }
 
 // partnerEndpoints are the paths of the August description that partners
-// host (the assessments framework, reference §12); they carry no
+// host (the assessments framework, https://developers.ashbyhq.com/docs/creating-an-assessments-integration); they carry no
 // permission there.
 var partnerEndpoints = []string{"assessment.list", "assessment.start", "assessment.cancel", "assessment.customField.list"}
 
@@ -217,8 +217,27 @@ func Count(rows []Row) Counts {
 	return c
 }
 
-// Write renders rows as "text" (aligned columns), "markdown" or "json".
-func Write(w io.Writer, rows []Row, format string) error {
+// Summary says in words what a table's counts mean.
+func Summary(c Counts) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Ashlar implements %d of the %d endpoints in Ashby's API reference", c.Implemented, c.Reference)
+	if c.Missing == 0 {
+		b.WriteString("; none is missing.")
+	} else {
+		fmt.Fprintf(&b, "; %d are not implemented yet (ashlar endpoints --missing lists them).", c.Missing)
+	}
+	if c.PartnerSide > 0 {
+		fmt.Fprintf(&b, " The other %d are partner-side: an assessment or workflow partner serves them and Ashby calls them (Ashlar calls partners the same way), so they are not a server's to implement.", c.PartnerSide)
+	}
+	if c.Extensions > 0 {
+		fmt.Fprintf(&b, " Ashlar adds %d endpoints of its own.", c.Extensions)
+	}
+	return b.String()
+}
+
+// Write renders rows as "text" (aligned columns), "markdown" or "json",
+// followed by the counts c (of the whole table, when rows are a part).
+func Write(w io.Writer, rows []Row, c Counts, format string) error {
 	switch format {
 	case "json":
 		type jsonRow struct {
@@ -240,16 +259,14 @@ func Write(w io.Writer, rows []Row, format string) error {
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"counts": Count(rows), "endpoints": out})
+		return enc.Encode(map[string]any{"counts": c, "summary": Summary(c), "endpoints": out})
 	case "markdown":
 		fmt.Fprintln(w, "| endpoint | permission | source | status | notes |")
 		fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
 		for _, r := range rows {
 			fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", r.Name, r.Permission, source(r), r.Status, notes(r))
 		}
-		c := Count(rows)
-		_, err := fmt.Fprintf(w, "\n%d of %d reference endpoints implemented (%d partner-side, %d missing); %d Ashlar extensions.\n",
-			c.Implemented, c.Reference, c.PartnerSide, c.Missing, c.Extensions)
+		_, err := fmt.Fprintf(w, "\n%s\n", Summary(c))
 		return err
 	case "text", "":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -260,9 +277,7 @@ func Write(w io.Writer, rows []Row, format string) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		c := Count(rows)
-		_, err := fmt.Fprintf(w, "\n%d of %d reference endpoints implemented (%d partner-side, %d missing); %d Ashlar extensions.\n",
-			c.Implemented, c.Reference, c.PartnerSide, c.Missing, c.Extensions)
+		_, err := fmt.Fprintf(w, "\n%s\n", Summary(c))
 		return err
 	}
 	return fmt.Errorf("unknown format %q: use text, markdown or json", format)

@@ -5,6 +5,7 @@ package demo
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,4 +110,41 @@ func Seed(ctx context.Context, svc *api.Service, table *rpc.API, candidates int)
 		}
 	}
 	return org, nil
+}
+
+// keySetting names the settings row holding the demo key's secret. Only
+// the demo's key is kept in the clear, so that every restart of
+// `serve --demo` prints the same key instead of adding another.
+const keySetting = "demo_api_key"
+
+// APIKey returns the demo organization's API key with every permission:
+// the one stored by an earlier start while it is still active, else a new
+// one (created is then true), which is stored for the next start.
+func APIKey(ctx context.Context, db *store.DB, org *store.Org) (secret string, created bool, err error) {
+	err = db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = $1`, keySetting).Scan(&secret)
+	switch {
+	case err == nil:
+		k, kerr := db.APIKeyBySecret(ctx, secret)
+		if kerr == nil && k.OrgID == org.ID && k.RevokedAt == nil && len(k.Permissions) == len(ashby.AllPermissions) {
+			return secret, false, nil
+		}
+		if kerr != nil && !errors.Is(kerr, store.ErrNotFound) {
+			return "", false, kerr
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", false, fmt.Errorf("read the demo key: %w", err)
+	}
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		_, secret, err = tx.CreateAPIKey(ctx, org.ID, "demo key", ashby.AllPermissions, "")
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, keySetting, secret)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("create the demo key: %w", err)
+	}
+	return secret, true, nil
 }

@@ -1,7 +1,7 @@
 // Package forms validates answers against Ashby form definitions. The same
 // rules serve application forms, interview feedback, offer forms, surveys
 // and referrals: each field type accepts the value format Ashby documents
-// (reference §9), required fields must be answered, select answers must be
+// (https://developers.ashbyhq.com/docs/creating-a-custom-careers-page), required fields must be answered, select answers must be
 // one of the field's option values (which are what gets stored, never the
 // labels), and unknown paths are refused.
 package forms

@@ -23,7 +23,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Dedicated partner job feeds (reference §11; docs/partners.md):
+// Dedicated partner job feeds (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds; docs/partners.md):
 //
 //	GET /partner-feed/{token}/jobs.json
 //	GET /partner-feed/{token}/jobs.xml

@@ -1,4 +1,4 @@
-// Package jobboard serves Ashby's public Job Postings API (reference §10):
+// Package jobboard serves Ashby's public Job Postings API (https://developers.ashbyhq.com/docs/public-job-posting-api):
 //
 //	GET /posting-api/job-board/{name}[?includeCompensation=true]
 //

@@ -17,7 +17,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// Feed is a job-distribution partner's dedicated feed (reference §11).
+// Feed is a job-distribution partner's dedicated feed (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds).
 // The server's operator sets feeds up (`ashlar partner feed create`);
 // organizations opt in and out. The token that reads the feed is shown
 // once: only its SHA-256 is stored.

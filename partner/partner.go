@@ -1,5 +1,5 @@
 // Package partner is Ashlar's side of the partner frameworks that call
-// out (reference §11, §12): the HTTP client that calls the endpoints
+// out (https://developers.ashbyhq.com/docs/dedicated-partner-job-feeds, https://developers.ashbyhq.com/docs/creating-an-assessments-integration): the HTTP client that calls the endpoints
 // assessment and workflow partners host, the outbox of those calls with
 // its workers, and the job-distribution partners' feeds.
 //

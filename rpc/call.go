@@ -18,6 +18,11 @@ type Principal struct {
 	KeyCreated  time.Time
 	UserID      string // the user the key acts as, if any
 	Permissions []ashby.Permission
+	// SessionID is set instead of KeyID when a person signed in to the
+	// web app is calling: UserID and UserName are theirs, and the audit
+	// log names them as the actor.
+	SessionID string
+	UserName  string
 }
 
 // Has reports whether the key holds p.

@@ -238,23 +238,10 @@ func (a *API) Endpoints() []*Endpoint {
 }
 
 // Invoke calls an endpoint in-process, as the principal in c, skipping
-// HTTP but not validation. Seeding and the careers site use it so that
-// they go through exactly the code API clients do.
+// HTTP but not validation. Seeding, the careers site and the web app use
+// it so that they go through exactly the code API clients do.
 func (a *API) Invoke(ctx context.Context, c *Call, name string, req any) (json.RawMessage, error) {
-	e, ok := a.byName[name]
-	if !ok {
-		return nil, fmt.Errorf("rpc: no endpoint %s", name)
-	}
-	if e.Permission != "" && !c.Has(e.Permission) {
-		return nil, &ashby.Error{Code: ashby.CodeMissingEndpointPermission, Status: http.StatusForbidden, Message: "missing " + string(e.Permission)}
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s request: %w", name, err)
-	}
-	c2 := *c
-	c2.Endpoint = e
-	res, err := e.call(WithCall(ctx, &c2), &c2, body)
+	res, err := a.invoke(ctx, c, name, req)
 	if err != nil {
 		return nil, err
 	}
@@ -269,4 +256,44 @@ func (a *API) Invoke(ctx context.Context, c *Call, name string, req any) (json.R
 		return raw, nil
 	}
 	return json.Marshal(res)
+}
+
+// InvokeList is Invoke for a list endpoint: it returns the page's items
+// (a JSON array) and the cursor of the next page ("" on the last), for
+// callers that page (the web app's tables).
+func (a *API) InvokeList(ctx context.Context, c *Call, name string, req any) (json.RawMessage, string, error) {
+	res, err := a.invoke(ctx, c, name, req)
+	if err != nil {
+		return nil, "", err
+	}
+	p, ok := res.(*Page)
+	if !ok {
+		return nil, "", fmt.Errorf("rpc: %s is not a list", name)
+	}
+	var buf bytes.Buffer
+	if err := writePage(&buf, p, true); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if p.MoreDataAvailable {
+		next = p.NextCursor
+	}
+	return buf.Bytes(), next, nil
+}
+
+func (a *API) invoke(ctx context.Context, c *Call, name string, req any) (any, error) {
+	e, ok := a.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("rpc: no endpoint %s", name)
+	}
+	if e.Permission != "" && !c.Has(e.Permission) {
+		return nil, &ashby.Error{Code: ashby.CodeMissingEndpointPermission, Status: http.StatusForbidden, Message: "missing " + string(e.Permission)}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", name, err)
+	}
+	c2 := *c
+	c2.Endpoint = e
+	return e.call(WithCall(ctx, &c2), &c2, body)
 }

@@ -28,7 +28,7 @@ type Authenticator interface {
 // ErrUnknownKey means the key is not (or no longer) valid.
 var ErrUnknownKey = errors.New("unknown or revoked API key")
 
-// API version headers (reference §1): Ashby has one active dated version.
+// API version headers (https://developers.ashbyhq.com/reference/versioning): Ashby has one active dated version.
 const (
 	APIVersion       = "2026-01-01"
 	APIVersionStatus = "active"

@@ -35,7 +35,8 @@ func NoteHTML(s string) string { return notePolicy.Sanitize(s) }
 func DescriptionHTML(s string) string { return descriptionPolicy.Sanitize(s) }
 
 var (
-	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div)>|<br\s*/?>`)
+	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div|section|article|header|footer|aside|blockquote|table|thead|tbody|tfoot|tr|dl|dt|dd|figure|figcaption)>|<(br|hr)\s*/?>`)
+	cellEnd  = regexp.MustCompile(`(?i)</t[dh]>`)
 	manyNL   = regexp.MustCompile(`\n{3,}`)
 	spaces   = regexp.MustCompile(`[ \t]+`)
 )
@@ -43,6 +44,7 @@ var (
 // PlainText renders HTML as plain text, keeping paragraph breaks.
 func PlainText(s string) string {
 	s = blockEnd.ReplaceAllString(s, "$0\n")
+	s = cellEnd.ReplaceAllString(s, "$0 ")
 	s = html.UnescapeString(textPolicy.Sanitize(s))
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {

@@ -21,3 +21,13 @@ func TestPlainText(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+// Every block element ends a line, and table cells are apart, so that no
+// two blocks' words run together ("remote.About the role").
+func TestPlainTextSeparatesBlocks(t *testing.T) {
+	got := PlainText(`<section>One.</section><blockquote>Two.</blockquote><table><tr><td>a</td><td>b</td></tr><tr><th>c</th></tr></table><dl><dt>d</dt><dd>e</dd></dl>x<hr>y`)
+	want := "One.\nTwo.\na b\nc\n\nd\ne\n\nx\ny"
+	if got != want {
+		t.Fatalf("got %q want %q", got, want)
+	}
+}

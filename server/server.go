@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
@@ -35,9 +37,10 @@ type Server struct {
 	API     *rpc.API
 	RPC     *rpc.Server
 	// Mux routes everything; RPC is the fallback for POST /{category.method}.
-	Mux    *http.ServeMux
-	Log    *slog.Logger
-	config Config
+	Mux     *http.ServeMux
+	Log     *slog.Logger
+	config  Config
+	metrics *httpMetrics
 	// shutdown hooks run when the server stops (background workers).
 	shutdown []func(context.Context) error
 }
@@ -65,6 +68,20 @@ func New(db *store.DB, cfg Config) *Server {
 	return s
 }
 
+// RegisterMetrics exports the HTTP request metrics and the database pool
+// gauges to reg; serving them is up to the caller. Call it before serving.
+func (s *Server) RegisterMetrics(reg prometheus.Registerer) error {
+	m, err := newHTTPMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("register HTTP metrics: %w", err)
+	}
+	if err := reg.Register(newPoolCollector(s.DB.PoolStats)); err != nil {
+		return fmt.Errorf("register database pool metrics: %w", err)
+	}
+	s.metrics = m
+	return nil
+}
+
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -81,7 +98,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 func (s *Server) OnShutdown(f func(context.Context) error) { s.shutdown = append(s.shutdown, f) }
 
 // Handler is the server's root handler.
-func (s *Server) Handler() http.Handler { return rpc.WithRequestID(s.Mux) }
+func (s *Server) Handler() http.Handler { return rpc.WithRequestID(s.observe(s.Mux)) }
+
+// ShutdownGrace is how long Serve waits, once told to stop, for requests
+// in flight and background work to finish.
+const ShutdownGrace = 15 * time.Second
 
 // Serve serves on ln until ctx is done, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -103,7 +124,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
 	err := hs.Shutdown(sctx)
 	for _, f := range s.shutdown {

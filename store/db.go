@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -53,6 +56,7 @@ type DB struct {
 	// single write connection.
 	stmts, wstmts stmtCache
 	dsn           string
+	path          string // the SQLite file
 
 	// Now is the clock; tests replace it to age tokens.
 	Now func() time.Time
@@ -68,20 +72,56 @@ const (
 )
 
 // ParseDSN tells which engine a DSN selects and returns the driver DSN.
-// "postgres://…" and "postgresql://…" select PostgreSQL; "sqlite:PATH" or a
-// bare path selects SQLite.
+// PostgreSQL: a "postgres://" or "postgresql://" URL, or a libpq
+// key=value string ("host=… dbname=…"). SQLite: "sqlite:PATH", a
+// "file:" URI or a bare path. Any other scheme ("mysql://…") is refused
+// rather than taken for a file name.
 func ParseDSN(dsn string) (Engine, string, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return Postgres, dsn, nil
-	case strings.HasPrefix(dsn, "sqlite:"):
-		dsn = strings.TrimPrefix(dsn, "sqlite:")
-		dsn = strings.TrimPrefix(dsn, "//")
+	if scheme, _, ok := strings.Cut(dsn, "://"); ok && schemeRE.MatchString(scheme) {
+		switch strings.ToLower(scheme) {
+		case "postgres", "postgresql":
+			return Postgres, dsn, nil
+		case "sqlite":
+		default:
+			return 0, "", fmt.Errorf("unsupported database %q: use a postgres:// or postgresql:// URL, a libpq key=value string (host=… dbname=…), or a SQLite path (or sqlite:PATH)", scheme+"://…")
+		}
 	}
-	if dsn == "" {
+	if keywordRE.MatchString(dsn) {
+		return Postgres, dsn, nil
+	}
+	if rest, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		dsn = strings.TrimPrefix(rest, "//")
+	}
+	if strings.TrimSpace(dsn) == "" {
 		return 0, "", errors.New("empty database path")
 	}
 	return SQLite, dsn, nil
+}
+
+var (
+	schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+	// keywordRE recognises a libpq connection string by its first
+	// keyword; a SQLite file whose name looks like one needs sqlite:.
+	keywordRE = regexp.MustCompile(`^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|connect_timeout|application_name|options|target_session_attrs)\s*=`)
+)
+
+// sqliteOpenError names the file and, where the driver's message does
+// not, the reason it could not be opened.
+func sqliteOpenError(path string, err error) error {
+	reason := ""
+	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+		reason = "it is a directory"
+	} else if dir := filepath.Dir(path); dir != "" {
+		if st, serr := os.Stat(dir); serr != nil {
+			reason = fmt.Sprintf("its directory %s does not exist", dir)
+		} else if !st.IsDir() {
+			reason = fmt.Sprintf("%s is not a directory", dir)
+		}
+	}
+	if reason != "" {
+		return fmt.Errorf("open SQLite database %s: %s (%w)", path, reason, err)
+	}
+	return fmt.Errorf("open SQLite database %s: %w", path, err)
 }
 
 // Open opens the database the DSN names. It does not migrate; call Migrate.
@@ -131,11 +171,14 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		db.w, db.r = w, r
+		db.w, db.r, db.path = w, r, path
 	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s: %w", engine, err)
+		if engine == SQLite {
+			return nil, sqliteOpenError(db.path, err)
+		}
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	return db, nil
 }
@@ -153,6 +196,15 @@ func (db *DB) Close() error {
 
 // Engine reports which engine this DB runs on.
 func (db *DB) Engine() Engine { return db.engine }
+
+// PoolStats reports the connection pools for metrics: "read" and
+// "write" on SQLite, one "pool" on PostgreSQL.
+func (db *DB) PoolStats() map[string]sql.DBStats {
+	if db.r == db.w {
+		return map[string]sql.DBStats{"pool": db.w.Stats()}
+	}
+	return map[string]sql.DBStats{"read": db.r.Stats(), "write": db.w.Stats()}
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.r.PingContext(ctx) }

@@ -173,3 +173,17 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	return applied, db.loadSecret(ctx)
 }
+
+// Initialized reports whether migrations have ever run on this database:
+// false for a new, empty one (or one that is not Ashlar's).
+func (db *DB) Initialized(ctx context.Context) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if db.engine == Postgres {
+		q = `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'schema_migrations' AND schemaname = current_schema()`
+	}
+	var n int
+	if err := db.w.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for Ashlar's tables: %w", err)
+	}
+	return n > 0, nil
+}

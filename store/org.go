@@ -227,3 +227,31 @@ func (tx *Tx) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	}
 	return nil
 }
+
+// UpdateOrg changes an organization's name and settings in tx: fn gets
+// them as stored, locked until tx ends, and edits them in place.
+func (tx *Tx) UpdateOrg(ctx context.Context, orgID string, fn func(name *string, settings map[string]json.RawMessage) error) error {
+	var name, raw string
+	err := tx.QueryRowContext(ctx, `SELECT name, settings FROM orgs WHERE id = $1`+tx.lockSuffix(), orgID).Scan(&name, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read organization: %w", err)
+	}
+	settings := map[string]json.RawMessage{}
+	if err := json.Unmarshal([]byte(raw), &settings); err != nil {
+		return fmt.Errorf("decode organization settings: %w", err)
+	}
+	if err := fn(&name, settings); err != nil {
+		return err
+	}
+	b, err := json.Marshal(settings)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orgs SET name = $2, settings = $3 WHERE id = $1`, orgID, name, string(b)); err != nil {
+		return fmt.Errorf("update organization: %w", err)
+	}
+	return nil
+}

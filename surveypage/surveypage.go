@@ -53,7 +53,10 @@ type Options struct {
 
 // Page serves the survey pages.
 type Page struct {
-	svc   *api.Service
+	svc *api.Service
+	// base is the path prefix of the public base URL, put before every
+	// link, form action, redirect and cookie path.
+	base  string
 	csrf  webform.CSRF
 	limit *webform.Limiter
 	pages map[string]*template.Template
@@ -72,7 +75,8 @@ func New(svc *api.Service, o Options) (*Page, error) {
 	if o.Burst < 0 {
 		o.PostsPerMinute = 0
 	}
-	p := &Page{svc: svc, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar survey csrf v1", "ashlar_survey_csrf", "/surveys/"),
+	prefix := webform.BasePath(svc.BaseURL)
+	p := &Page{svc: svc, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar survey csrf v1", "ashlar_survey_csrf", prefix+"/surveys/"),
 		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
 	base, err := template.New("layout.html").ParseFS(templates, "templates/layout.html")
 	if err == nil {
@@ -115,6 +119,7 @@ func (p *Page) serveCSS(w http.ResponseWriter, r *http.Request) {
 
 // survey is what one request's pages need.
 type survey struct {
+	base  string
 	link  *api.SurveyLink
 	form  *ashby.SurveyFormDefinition
 	brand brand
@@ -149,7 +154,7 @@ func (p *Page) load(w http.ResponseWriter, r *http.Request) (*survey, bool) {
 		p.internalError(w, "load survey organization", err)
 		return nil, false
 	}
-	sv := &survey{link: link, brand: p.brandOf(ctx, org, link.Request.ApplicationID)}
+	sv := &survey{base: p.base, link: link, brand: p.brandOf(ctx, org, link.Request.ApplicationID)}
 	sv.form, err = api.SurveyForms.Get(ctx, p.svc.DB, org.ID, link.Request.SurveyFormDefinitionID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.internalError(w, "load survey form", err)
@@ -204,15 +209,16 @@ func (p *Page) serveTheme(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, ":root { --brand: %s; }\n", webform.AccessibleColor(sv.brand.Color))
 }
 
-// page is what the layout needs.
+// page is what the layout needs; Base is the path prefix of the
+// server's public URL.
 type page struct {
-	Title, Brand, LogoURL, ThemeURL string
+	Title, Brand, LogoURL, ThemeURL, Base string
 }
 
 func (sv *survey) page(title string) page {
-	pg := page{Title: title, Brand: sv.brand.Name, LogoURL: sv.brand.LogoURL}
+	pg := page{Title: title, Brand: sv.brand.Name, LogoURL: sv.brand.LogoURL, Base: sv.base}
 	if sv.brand.Color != "" {
-		pg.ThemeURL = "/surveys/" + sv.link.Request.ID + "/theme.css"
+		pg.ThemeURL = sv.base + "/surveys/" + sv.link.Request.ID + "/theme.css"
 	}
 	if pg.Brand != "" {
 		pg.Title += " – " + pg.Brand
@@ -230,7 +236,7 @@ type formData struct {
 }
 
 func (p *Page) formData(w http.ResponseWriter, r *http.Request, sv *survey, vals webform.Values, errs map[string]string) formData {
-	d := formData{page: sv.page(sv.form.Title), FormTitle: sv.form.Title, Action: "/surveys/" + sv.link.Request.ID, CSRF: p.csrf.Token(w, r),
+	d := formData{page: sv.page(sv.form.Title), FormTitle: sv.form.Title, Action: sv.base + "/surveys/" + sv.link.Request.ID, CSRF: p.csrf.Token(w, r),
 		Sections: webform.Sections(sv.form.FormDefinition, vals, errs, webform.Options{ScoreLabels: scoreLabels, NoFiles: true})}
 	d.Errors = webform.Errors(d.Sections)
 	for _, f := range forms.Fields(sv.form.FormDefinition) {
@@ -292,7 +298,7 @@ func (p *Page) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Post/redirect/get: reloading the thank-you page sends nothing again.
-	http.Redirect(w, r, "/surveys/"+sv.link.Request.ID+"/submitted", http.StatusSeeOther)
+	http.Redirect(w, r, sv.base+"/surveys/"+sv.link.Request.ID+"/submitted", http.StatusSeeOther)
 }
 
 func (p *Page) submitFailed(w http.ResponseWriter, r *http.Request, sv *survey, vals webform.Values, err error) {
@@ -323,7 +329,7 @@ func (p *Page) serveThanks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sv.link.SubmissionID == "" {
-		http.Redirect(w, r, "/surveys/"+sv.link.Request.ID, http.StatusSeeOther)
+		http.Redirect(w, r, sv.base+"/surveys/"+sv.link.Request.ID, http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "thanks", thanksData{page: sv.page("Thank you"), FormTitle: sv.form.Title})
@@ -351,7 +357,7 @@ func (p *Page) internalError(w http.ResponseWriter, what string, err error) {
 // message renders a page with just a heading and a message, branded when
 // the survey (which may be nil) is known.
 func (p *Page) message(w http.ResponseWriter, status int, sv *survey, heading, msg string) {
-	pg := page{Title: heading}
+	pg := page{Title: heading, Base: p.base}
 	if sv != nil {
 		pg = sv.page(heading)
 	}

@@ -58,11 +58,14 @@ func Binary(t testing.TB) string {
 
 // Server is a running ashlar serve process.
 type Server struct {
-	URL    string
-	DSN    string
-	Engine store.Engine
-	Args   []string
-	Env    []string
+	// URL reaches the server directly (not its --base-url).
+	URL string
+	// MetricsURL is the metrics listener's, with --metrics-addr.
+	MetricsURL string
+	DSN        string
+	Engine     store.Engine
+	Args       []string
+	Env        []string
 
 	t      testing.TB
 	cmd    *exec.Cmd
@@ -101,7 +104,12 @@ func Start(t testing.TB, engine store.Engine, o Options) *Server {
 	return s
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+// The start-up lines, in text or JSON (--log-format json): the address
+// the API listens on, and the metrics listener's with --metrics-addr.
+var (
+	listening        = regexp.MustCompile(`(?:ashlar: listening on |"msg":"listening","addr":")([0-9A-Za-z.:\[\]]+)`)
+	metricsListening = regexp.MustCompile(`(?:ashlar: metrics on http://|"msg":"metrics listening","addr":")([0-9A-Za-z.:\[\]]+)`)
+)
 
 // startTimeout bounds start-up, which includes seeding for --demo; the
 // race detector makes that several times slower.
@@ -121,7 +129,9 @@ func (s *Server) start() {
 	}
 	s.cmd, s.done = cmd, make(chan struct{})
 	urlc := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -129,9 +139,14 @@ func (s *Server) start() {
 			s.mu.Lock()
 			s.stderr.WriteString(line + "\n")
 			s.mu.Unlock()
+			// The metrics line comes before the listening line, whose
+			// hand-over to start orders this write before any read.
+			if m := metricsListening.FindStringSubmatch(line); m != nil {
+				s.MetricsURL = "http://" + m[1]
+			}
 			if m := listening.FindStringSubmatch(line); m != nil {
 				select {
-				case urlc <- m[1]:
+				case urlc <- "http://" + m[1]:
 				default:
 				}
 			}
@@ -140,6 +155,8 @@ func (s *Server) start() {
 	go func() {
 		cmd.Wait()
 		pw.Close()
+		// Every line is in Logs once Stop returns.
+		<-scanned
 		close(s.done)
 	}()
 	select {
@@ -220,15 +237,30 @@ func (s *Server) CLI(args ...string) string {
 	return out
 }
 
+// CLIInput is CLI with stdin as the command's standard input (for
+// --password-stdin).
+func (s *Server) CLIInput(stdin string, args ...string) string {
+	s.t.Helper()
+	out, errOut, err := s.tryCLI(strings.NewReader(stdin), args...)
+	if err != nil {
+		s.t.Fatalf("ashlar %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
 // TryCLI runs an ashlar command and returns stdout, stderr and its error.
 func (s *Server) TryCLI(args ...string) (string, string, error) {
+	return s.tryCLI(nil, args...)
+}
+
+func (s *Server) tryCLI(stdin io.Reader, args ...string) (string, string, error) {
 	args = append(args, "--db", s.DSN)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, Binary(s.t), args...)
 	cmd.Env = append(os.Environ(), s.Env...)
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errOut, stdin
 	err := cmd.Run()
 	return out.String(), errOut.String(), err
 }

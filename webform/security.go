@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,18 @@ func (c CSRF) Valid(r *http.Request, token string) bool {
 		return false
 	}
 	return hmac.Equal([]byte(token), []byte(c.sign(ck.Value)))
+}
+
+// BasePath is the path prefix of a server's public base URL ("" for
+// none, "/ashlar" for https://example.com/ashlar/): a proxy that serves
+// Ashlar under a prefix strips it from requests, so the pages' own links,
+// form actions, redirects and cookie paths must add it back.
+func BasePath(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // RandomToken is 144 random bits, URL-safe.

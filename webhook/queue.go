@@ -14,7 +14,7 @@ import (
 	"github.com/ashlarhq/ashlar/store"
 )
 
-// PingData is the data of a ping event (reference §8.3).
+// PingData is the data of a ping event (https://developers.ashbyhq.com/docs/setting-up-webhooks).
 const PingData = `{"webhookActionType":"ping"}`
 
 // ErrDeliveryNotFound is returned for an unknown delivery or event id.

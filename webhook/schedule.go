@@ -96,7 +96,7 @@ func (s Schedule) retryAfter(resp *http.Response, now time.Time, delay time.Dura
 
 // Retryable reports whether a response status leads to another attempt:
 // every non-2xx status except 401, 403, 404, 405 and 410, which Ashby
-// treats as the receiver saying "stop" (reference §8.4).
+// treats as the receiver saying "stop" (https://developers.ashbyhq.com/docs/retries).
 func Retryable(status int) bool {
 	switch status {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusGone:

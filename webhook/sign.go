@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// SignatureHeader is Ashby's signature header (reference §8.2).
+// SignatureHeader is Ashby's signature header (https://developers.ashbyhq.com/docs/authenticating-webhooks).
 const SignatureHeader = "Ashby-Signature"
 
 // Sign returns the Ashby-Signature value for a request body:

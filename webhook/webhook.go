@@ -1,4 +1,4 @@
-// Package webhook delivers Ashby webhook events (reference §8): durable,
+// Package webhook delivers Ashby webhook events (https://developers.ashbyhq.com/docs/setting-up-webhooks): durable,
 // signed, retried POSTs of every event the API records, to the webhook
 // settings of the organization.
 //

@@ -659,7 +659,7 @@ func TestE2EPostingAPI(t *testing.T) {
 		must(t, c, "jobBoard.create", map[string]any{"title": "Internal", "isInternal": true}, &internal)
 		url := srv.URL + "/posting-api/job-board/" + f.slug
 
-		// Shape (reference §10): published, listed postings only.
+		// Shape (https://developers.ashbyhq.com/docs/public-job-posting-api): published, listed postings only.
 		resp, body := get(t, url, nil)
 		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public") ||
 			resp.Header.Get("ETag") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {

@@ -361,15 +361,15 @@ func TestE2ESurveysReferralsAndAssessments(t *testing.T) {
 // the decoded envelope, without the client's retries.
 func rawPost(t *testing.T, url, key, endpoint string, req any) (int, string, map[string]any) {
 	t.Helper()
-	status, retry, env, err := post(url, key, endpoint, req)
+	status, retry, env, err := postEnvelope(url, key, endpoint, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return status, retry, env
 }
 
-// post is rawPost for goroutines, which must not call t.Fatal.
-func post(url, key, endpoint string, req any) (int, string, map[string]any, error) {
+// postEnvelope is rawPost for goroutines, which must not call t.Fatal.
+func postEnvelope(url, key, endpoint string, req any) (int, string, map[string]any, error) {
 	b, _ := json.Marshal(req)
 	r, _ := http.NewRequest(http.MethodPost, url+"/"+endpoint, strings.NewReader(string(b)))
 	r.SetBasicAuth(key, "")
@@ -457,7 +457,7 @@ func TestE2EReports(t *testing.T) {
 				if i%2 == 1 {
 					url = second.URL
 				}
-				status, _, env, err := post(url, key, "report.generate", map[string]any{"reportId": pipeline.ID})
+				status, _, env, err := postEnvelope(url, key, "report.generate", map[string]any{"reportId": pipeline.ID})
 				if err != nil || status != http.StatusOK || env["success"] != true {
 					codes <- fmt.Sprintf("HTTP %d %v %v", status, env, err)
 					return
@@ -468,7 +468,7 @@ func TestE2EReports(t *testing.T) {
 						codes <- "a report run did not complete"
 						return
 					}
-					_, _, env, err = post(url, key, "report.generate", map[string]any{"reportId": pipeline.ID, "requestId": res["requestId"]})
+					_, _, env, err = postEnvelope(url, key, "report.generate", map[string]any{"reportId": pipeline.ID, "requestId": res["requestId"]})
 					if err != nil || env["success"] != true {
 						codes <- fmt.Sprintf("polling: %v %v", env, err)
 						return

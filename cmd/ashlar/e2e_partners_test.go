@@ -55,7 +55,7 @@ type partnerHit struct {
 }
 
 // fakePartner is a real HTTP server implementing the partner side of the
-// assessments and workflow frameworks (reference §12). Its answers can be
+// assessments and workflow frameworks (https://developers.ashbyhq.com/docs/creating-an-assessments-integration). Its answers can be
 // scripted per method; by default it behaves like a well-mannered
 // partner: a new assessment id per Idempotency-Key (the same one for a
 // retry), success for cancellations, and a workflow template with fields.
@@ -328,7 +328,7 @@ func TestE2EAssessmentPartner(t *testing.T) {
 
 		// The partner reports progress with its callback key; a stale
 		// update changes nothing; the result completes it. None of it is
-		// a webhook event: assessments are not among Ashby's (§8.5).
+		// a webhook event: assessments are not among Ashby's (see https://developers.ashbyhq.com/reference/applicationsubmitwebhook).
 		db, err := store.Open(context.Background(), srv.DSN)
 		if err != nil {
 			t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"github.com/ashlarhq/ashlar/compat"
 )
 
-func init() {
-	addCommand(command{"endpoints", "print the compatibility table: every Ashby endpoint and whether Ashlar implements it", runEndpoints})
+func endpointsCommand() *command {
+	return &command{name: "endpoints", summary: "print the compatibility table: every Ashby endpoint and whether Ashlar implements it", run: runEndpoints}
 }
 
 // runEndpoints prints the table generated from the live endpoint table
@@ -19,14 +19,22 @@ func init() {
 func runEndpoints(ctx context.Context, e *env, args []string) error {
 	fs := flags(e, "endpoints", "ashlar endpoints [--format text|markdown|json] [--missing]")
 	format := fs.String("format", "text", "output format: text, markdown or json")
-	missing := fs.Bool("missing", false, "list only reference endpoints Ashlar does not implement")
-	if _, err := parse(fs, args); err != nil {
+	missing := fs.Bool("missing", false, "list only the endpoints of Ashby's reference that Ashlar does not serve (missing or partner-side)")
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if *format != "text" && *format != "markdown" && *format != "json" {
+		return usageError{"endpoints: --format takes text, markdown or json"}
 	}
 	svc := api.New(nil, "", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rows := compat.Table(svc.API())
+	counts := compat.Count(rows)
 	if *missing {
-		kept := rows[:0]
+		var kept []compat.Row
 		for _, r := range rows {
 			if !r.Extension && r.Status != compat.Implemented {
 				kept = append(kept, r)
@@ -34,8 +42,5 @@ func runEndpoints(ctx context.Context, e *env, args []string) error {
 		}
 		rows = kept
 	}
-	if err := compat.Write(e.stdout, rows, *format); err != nil {
-		return usageError{err.Error()}
-	}
-	return nil
+	return compat.Write(e.stdout, rows, counts, *format)
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,62 +13,73 @@ import (
 	"github.com/ashlarhq/ashlar/server"
 )
 
-func init() {
-	var (
-		dir, s3Endpoint, s3Bucket, s3Region, maxSize, scanCmd, clamd *string
-		s3PathStyle                                                  *bool
-	)
-	serveHooks = append(serveHooks, serveHook{
-		name: "files",
-		flags: func(fs *flag.FlagSet) {
-			// Flag defaults come from the process environment, as serve's own do.
-			e := &env{getenv: os.Getenv}
-			dir = fs.String("files-dir", envOr(e, "ASHLAR_FILES_DIR", "./ashlar-files"), "directory for uploaded files (when not using S3); env ASHLAR_FILES_DIR")
-			s3Endpoint = fs.String("files-s3-endpoint", e.getenv("ASHLAR_S3_ENDPOINT"), "S3-compatible endpoint URL to keep files in instead of --files-dir (credentials from ASHLAR_S3_ACCESS_KEY_ID/ASHLAR_S3_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); env ASHLAR_S3_ENDPOINT")
-			s3Bucket = fs.String("files-s3-bucket", e.getenv("ASHLAR_S3_BUCKET"), "S3 bucket; env ASHLAR_S3_BUCKET")
-			s3Region = fs.String("files-s3-region", envOr(e, "ASHLAR_S3_REGION", "us-east-1"), "S3 region; env ASHLAR_S3_REGION")
-			s3PathStyle = fs.Bool("files-s3-path-style", true, "address S3 objects as ENDPOINT/BUCKET/KEY (MinIO and most self-hosted stores); false for BUCKET.HOST/KEY")
-			maxSize = fs.String("max-upload-size", envOr(e, "ASHLAR_MAX_UPLOAD_SIZE", "20MB"), "largest file accepted, e.g. 20MB or 512KB; env ASHLAR_MAX_UPLOAD_SIZE")
-			scanCmd = fs.String("scan-command", e.getenv("ASHLAR_SCAN_COMMAND"), "command that scans each upload, given its path as the last argument: exit 0 clean, 1 infected (e.g. 'clamdscan --no-summary'); env ASHLAR_SCAN_COMMAND")
-			clamd = fs.String("clamd", e.getenv("ASHLAR_CLAMD"), "clamd address to scan uploads with: unix:/path/to/clamd.ctl or host:port; env ASHLAR_CLAMD")
-		},
-		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
-			size, err := parseSize(*maxSize)
-			if err != nil {
-				return usageError{fmt.Sprintf("--max-upload-size: %v", err)}
-			}
-			cfg := files.Config{MaxSize: size, BaseURL: o.BaseURL, Log: srv.Log}
-			if *s3Endpoint != "" {
-				if *s3Bucket == "" {
-					return usageError{"--files-s3-bucket is required with --files-s3-endpoint"}
-				}
-				key := firstEnv(o.Env, "ASHLAR_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
-				secret := firstEnv(o.Env, "ASHLAR_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
-				cfg.Blobs = &files.S3{Endpoint: *s3Endpoint, Bucket: *s3Bucket, Region: *s3Region, PathStyle: *s3PathStyle,
-					AccessKey: key, SecretKey: secret, HTTP: &http.Client{Timeout: 5 * time.Minute}}
-			} else if cfg.Blobs, err = files.NewDisk(*dir); err != nil {
-				return err
-			}
-			switch {
-			case *scanCmd != "" && *clamd != "":
-				return usageError{"use one of --scan-command and --clamd"}
-			case *scanCmd != "":
-				cfg.Scanner = files.CommandScanner{Command: strings.Fields(*scanCmd)}
-			case *clamd != "":
-				cfg.Scanner = files.ClamdScanner{Addr: *clamd}
-			}
-			st, err := files.New(srv.DB, cfg)
-			if err != nil {
-				return err
-			}
-			api.UseFiles(srv.Service, st)
-			st.Routes(srv.Mux)
-			sweepCtx, stop := context.WithCancel(ctx)
-			srv.OnShutdown(func(context.Context) error { stop(); return nil })
-			go sweepFiles(sweepCtx, srv, st)
-			return nil
-		},
-	})
+// filesConfig configures uploaded files: where they are kept, how large
+// they may be, and how they are scanned.
+type filesConfig struct {
+	Dir, S3Endpoint, S3Bucket, S3Region, MaxSize, ScanCommand, Clamd string
+	S3PathStyle                                                      bool
+	maxBytes                                                         int64
+}
+
+func (c *filesConfig) define(fs *flagSet) {
+	fs.StringVar(&c.Dir, "files-dir", "./ashlar-files", "directory for uploaded files (when not using S3)")
+	fs.StringVar(&c.S3Endpoint, "files-s3-endpoint", "", "S3-compatible endpoint URL to keep files in instead of --files-dir (credentials from ASHLAR_S3_ACCESS_KEY_ID/ASHLAR_S3_SECRET_ACCESS_KEY or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+	fs.StringVar(&c.S3Bucket, "files-s3-bucket", "", "S3 bucket")
+	fs.StringVar(&c.S3Region, "files-s3-region", "us-east-1", "S3 region")
+	fs.BoolVar(&c.S3PathStyle, "files-s3-path-style", true, "address S3 objects as ENDPOINT/BUCKET/KEY (MinIO and most self-hosted stores); false for BUCKET.HOST/KEY")
+	fs.StringVar(&c.MaxSize, "max-upload-size", "20MB", "largest file accepted, e.g. 20MB or 512KB")
+	fs.StringVar(&c.ScanCommand, "scan-command", "", "command that scans each upload, given its path as the last argument: exit 0 clean, 1 infected (e.g. 'clamdscan --no-summary')")
+	fs.StringVar(&c.Clamd, "clamd", "", "clamd address to scan uploads with: unix:/path/to/clamd.ctl or host:port")
+}
+
+// check validates the settings before anything starts.
+func (c *filesConfig) check() error {
+	size, err := parseSize(c.MaxSize)
+	if err != nil {
+		return usageError{fmt.Sprintf("--max-upload-size: %v", err)}
+	}
+	c.maxBytes = size
+	if c.S3Endpoint != "" && c.S3Bucket == "" {
+		return usageError{"--files-s3-bucket is required with --files-s3-endpoint"}
+	}
+	if c.ScanCommand != "" && c.Clamd != "" {
+		return usageError{"use one of --scan-command and --clamd"}
+	}
+	return nil
+}
+
+// startFiles sets up the file store (upload targets, signed downloads)
+// and its hourly sweep.
+func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, baseURL string) error {
+	cfg := files.Config{MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log}
+	if c.S3Endpoint != "" {
+		key := firstEnv(e, "ASHLAR_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+		secret := firstEnv(e, "ASHLAR_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+		cfg.Blobs = &files.S3{Endpoint: c.S3Endpoint, Bucket: c.S3Bucket, Region: c.S3Region, PathStyle: c.S3PathStyle,
+			AccessKey: key, SecretKey: secret, HTTP: &http.Client{Timeout: 5 * time.Minute}}
+	} else {
+		disk, err := files.NewDisk(c.Dir)
+		if err != nil {
+			return err
+		}
+		cfg.Blobs = disk
+	}
+	switch {
+	case c.ScanCommand != "":
+		cfg.Scanner = files.CommandScanner{Command: strings.Fields(c.ScanCommand)}
+	case c.Clamd != "":
+		cfg.Scanner = files.ClamdScanner{Addr: c.Clamd}
+	}
+	st, err := files.New(srv.DB, cfg)
+	if err != nil {
+		return err
+	}
+	api.UseFiles(srv.Service, st)
+	st.Routes(srv.Mux)
+	sweepCtx, stop := context.WithCancel(ctx)
+	srv.OnShutdown(func(context.Context) error { stop(); return nil })
+	go sweepFiles(sweepCtx, srv, st)
+	return nil
 }
 
 // sweepFiles removes expired uploads and unclaimed files every hour.
@@ -89,13 +98,6 @@ func sweepFiles(ctx context.Context, srv *server.Server, st *files.Store) {
 		case <-t.C:
 		}
 	}
-}
-
-func envOr(e *env, name, def string) string {
-	if v := e.getenv(name); v != "" {
-		return v
-	}
-	return def
 }
 
 func firstEnv(e *env, names ...string) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,33 +15,23 @@ import (
 	"github.com/ashlarhq/ashlar/inbox"
 )
 
-func init() {
-	addCommand(command{"listen", "receive Ashby webhooks: verify, dedupe, queue durably, then run a command, forward or publish to NATS", runListen})
+func listenCommand() *command {
+	return &command{name: "listen", summary: "receive Ashby webhooks: verify, dedupe, queue durably, then run a command, forward or publish to NATS", run: runListen}
 }
 
 const listenUsage = "ashlar listen --addr ADDR --secret SECRET (--exec CMD | --forward URL | --nats SUBJECT) [--db DSN] [flags]"
 
-const listenAbout = `Receives Ashby webhook deliveries (from Ashby or Ashlar): verifies each
-Ashby-Signature (401 if wrong, logged without the body), refuses bodies over
---max-body (413), stores the event in a durable inbox keyed by its
-webhookActionId and only then answers 200; a webhookActionId already there
-is acknowledged and not processed again. Workers then run the action:
---exec runs a shell command with the event on stdin; --forward POSTs a
-templated message (Slack-compatible by default); --nats publishes to a
-JetStream subject with Nats-Msg-Id = webhookActionId. Failed actions are
-retried with backoff; a crash loses nothing (docs/webhook-listener.md).`
-
 func runListen(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
-	addr := fs.String("addr", envOr(e, "ASHLAR_LISTEN_ADDR", "127.0.0.1:8090"), "listen address; env ASHLAR_LISTEN_ADDR")
-	secret := fs.String("secret", "", "the webhook's secret token (visible in the process list: prefer env ASHBY_WEBHOOK_SECRET)")
-	previous := fs.String("previous-secret", "", "a second accepted secret, while rotating tokens; env ASHBY_WEBHOOK_PREVIOUS_SECRET")
-	dsn := fs.String("db", envOr(e, "ASHLAR_LISTEN_DB", "sqlite:./ashlar-listen.db"), "the inbox: sqlite:PATH or a postgres:// URL; env ASHLAR_LISTEN_DB")
+	fs := flags(e, "listen", listenUsage)
+	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on (HOST:PORT)")
+	secret := fs.String("secret", "", "the webhook's secret token (on the command line it is visible in the process list: prefer the environment variable)")
+	previous := fs.String("previous-secret", "", "a second accepted secret, while rotating tokens")
+	dsn := fs.String("db", "sqlite:./ashlar-listen.db", "the inbox: sqlite:PATH or a postgres:// URL")
 	execCmd := fs.String("exec", "", "run this shell command per event, the event's JSON on stdin, ASHBY_WEBHOOK_ACTION_ID and ASHBY_ACTION in its environment")
 	forward := fs.String("forward", "", "POST a message per event to this URL (a Slack incoming webhook, for instance)")
 	tmpl := fs.String("template", inbox.DefaultTemplate, "--forward's message: a Go text/template (or @FILE) over .WebhookActionID, .Action, .Data, .Raw; functions json, get, summary")
 	natsSubject := fs.String("nats", "", "publish each event to this NATS JetStream subject")
-	natsURL := fs.String("nats-url", envOr(e, "NATS_URL", "nats://127.0.0.1:4222"), "NATS server; env NATS_URL")
+	natsURL := fs.String("nats-url", "nats://127.0.0.1:4222", "NATS server")
 	natsStream := fs.String("nats-stream", "", "create this JetStream stream for the subject if it does not exist")
 	workers := fs.Int("workers", 4, "actions run at once; 0 only receives (another listen on the same --db processes)")
 	timeout := fs.Duration("timeout", 30*time.Second, "time limit of one action; a worker's claim on an event lasts twice that")
@@ -52,19 +41,15 @@ func runListen(ctx context.Context, e *env, args []string) error {
 	retention := fs.Duration("retention", 30*24*time.Hour, "how long processed events are kept, and so deduplicated")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	if err := parseTool(e, fs, listenUsage, listenAbout, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	if *secret != "" {
-		fmt.Fprintln(e.stderr, "ashlar: warning: --secret is visible to other users in the process list; prefer ASHBY_WEBHOOK_SECRET")
-	} else {
-		*secret = e.getenv("ASHBY_WEBHOOK_SECRET")
+	if err := noArgs(fs, pos); err != nil {
+		return err
 	}
-	if *previous == "" {
-		*previous = e.getenv("ASHBY_WEBHOOK_PREVIOUS_SECRET")
+	if onCommandLine(fs, "secret") || onCommandLine(fs, "previous-secret") {
+		e.say("warning: --secret is visible to other users in the process list; prefer ASHBY_WEBHOOK_SECRET", "warning: --secret is visible in the process list")
 	}
 	if *secret == "" {
 		return usageError{"listen: give the webhook's secret token with --secret or ASHBY_WEBHOOK_SECRET"}
@@ -81,7 +66,7 @@ func runListen(ctx context.Context, e *env, args []string) error {
 	if *workers < 0 || *timeout <= 0 || *maxAttempts < 1 || *maxBody < 1 {
 		return usageError{"listen: --workers, --timeout, --max-attempts and --max-body must be positive"}
 	}
-	logger, err := newLogger(e, *logFormat, *logLevel)
+	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -116,7 +101,7 @@ func runListen(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	fmt.Fprintf(e.stderr, "ashlar listen: inbox %s (%s)\n", redact(*dsn), store.Engine())
+	e.say(fmt.Sprintf("inbox: %s %s", store.Engine(), redact(*dsn)), "inbox", "engine", store.Engine(), "db", redact(*dsn))
 
 	proc := inbox.New(store, action, inbox.Config{Workers: *workers, Timeout: *timeout, MaxAttempts: *maxAttempts,
 		RetryBase: *retryBase, Retention: *retention, Logger: logger})
@@ -141,7 +126,7 @@ func runListen(ctx context.Context, e *env, args []string) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stderr, "ashlar listen: listening on http://%s\n", displayAddr(ln.Addr()))
+	e.say("listening on http://"+displayAddr(ln.Addr()), "listening", "url", "http://"+displayAddr(ln.Addr()))
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -26,58 +25,106 @@ import (
 // assessment and workflow partners, the hourly sync of their assessment
 // types, the partner job feeds, and `ashlar partner …`.
 
-func init() {
-	var (
-		enabled, allowPrivate                                 *bool
-		workers, perPartner, maxAttempts                      *int
-		timeout, lease, poll, retryBase, retention, syncEvery *time.Duration
-		feedRefresh                                           *time.Duration
-	)
-	serveHooks = append(serveHooks, serveHook{
-		name: "partners",
-		flags: func(fs *flag.FlagSet) {
-			e := &env{getenv: os.Getenv}
-			enabled = fs.Bool("partners", webhookEnvBool(e, "ASHLAR_PARTNERS", true), "make the queued calls to assessment partners from this process (several processes may share the work); env ASHLAR_PARTNERS")
-			allowPrivate = fs.Bool("partner-allow-private", webhookEnvBool(e, "ASHLAR_PARTNER_ALLOW_PRIVATE", false), "let calls to partners reach loopback, private and link-local addresses, and accept http base URLs, for local development (--demo turns it on); env ASHLAR_PARTNER_ALLOW_PRIVATE")
-			timeout = fs.Duration("partner-timeout", 15*time.Second, "time limit of one call to a partner (connect, send, read the response)")
-			workers = fs.Int("partner-workers", 8, "calls to partners this process makes at once")
-			perPartner = fs.Int("partner-per-integration", 4, "calls to one partner integration this process makes at once, so a slow partner cannot hold every worker")
-			lease = fs.Duration("partner-lease", 0, "how long a claimed call belongs to its worker before another process may retry it (default: --partner-timeout + 30s)")
-			poll = fs.Duration("partner-poll", time.Second, "how often to look for calls queued by other processes, retries due and expired leases")
-			retryBase = fs.Duration("partner-retry-base", webhook.DefaultBase, "unit of the retry schedule: (2^n - 1) x this after the n-th failure; shorten it only for testing")
-			maxAttempts = fs.Int("partner-max-attempts", webhook.DefaultMaxAttempts, "attempts per call before giving up")
-			retention = fs.Duration("partner-retention", 30*24*time.Hour, "how long finished calls and their attempts are kept")
-			syncEvery = fs.Duration("partner-sync-interval", time.Hour, "how often assessment partners' types and custom fields are fetched again")
-			feedRefresh = fs.Duration("partner-feed-refresh", time.Hour, "how often partner job feeds are rebuilt from the postings (opt-ins and opt-outs apply at once)")
-		},
-		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
-			client := partner.NewClient(partner.ClientConfig{Timeout: *timeout, AllowPrivate: *allowPrivate || o.Demo})
-			api.SetPartnerClient(client)
-			feeds := jobboard.NewFeeds(srv.Service, jobboard.FeedOptions{Refresh: *feedRefresh, Log: srv.Log})
-			feeds.Routes(srv.Mux)
-			feeds.Start()
-			srv.OnShutdown(feeds.Stop)
-			if !*enabled {
-				return nil
-			}
-			cfg := partner.WorkerConfig{Workers: *workers, PerPartner: *perPartner, Lease: *lease, Poll: *poll,
-				Schedule: webhook.Schedule{Base: *retryBase, MaxAttempts: *maxAttempts}, Retention: *retention,
-				Resolver: api.PartnerTarget, Logger: srv.Log}
-			if cfg.Lease != 0 && cfg.Lease <= *timeout {
-				return usageError{"--partner-lease must be longer than --partner-timeout"}
-			}
-			w := partner.NewWorker(srv.DB, client, cfg)
-			w.Start()
-			srv.OnShutdown(w.Stop)
-			stopSync := startSyncScheduler(srv, *syncEvery)
-			srv.OnShutdown(func(context.Context) error { stopSync(); return nil })
-			c := w.Config()
-			srv.Log.Info("partner worker started", "worker", c.Worker, "workers", c.Workers, "timeout", client.Config().Timeout,
-				"lease", c.Lease, "private_destinations", client.Config().AllowPrivate)
-			return nil
-		},
-	})
-	addCommand(command{"partner", "manage assessment and workflow partners, their calls, and partner job feeds", runPartner})
+// partnerConfig configures the calls to partners and the partner job feeds.
+type partnerConfig struct {
+	Enabled, AllowPrivate                                 bool
+	Workers, PerPartner, MaxAttempts                      int
+	Timeout, Lease, Poll, RetryBase, Retention, SyncEvery time.Duration
+	FeedRefresh                                           time.Duration
+}
+
+func (c *partnerConfig) define(fs *flagSet) {
+	fs.BoolVar(&c.Enabled, "partners", true, "make the queued calls to assessment partners from this process (several processes may share the work)")
+	fs.BoolVar(&c.AllowPrivate, "partner-allow-private", false, "let calls to partners reach loopback, private and link-local addresses, and accept http base URLs, for local development (--demo turns it on)")
+	fs.DurationVar(&c.Timeout, "partner-timeout", 15*time.Second, "time limit of one call to a partner (connect, send, read the response)")
+	fs.IntVar(&c.Workers, "partner-workers", 8, "calls to partners this process makes at once")
+	fs.IntVar(&c.PerPartner, "partner-per-integration", 4, "calls to one partner integration this process makes at once, so a slow partner cannot hold every worker")
+	fs.DurationVar(&c.Lease, "partner-lease", 0, "how long a claimed call belongs to its worker before another process may retry it (default: --partner-timeout + 30s)")
+	fs.DurationVar(&c.Poll, "partner-poll", time.Second, "how often to look for calls queued by other processes, retries due and expired leases")
+	fs.DurationVar(&c.RetryBase, "partner-retry-base", webhook.DefaultBase, "unit of the retry schedule: (2^n - 1) x this after the n-th failure; shorten it only for testing")
+	fs.IntVar(&c.MaxAttempts, "partner-max-attempts", webhook.DefaultMaxAttempts, "attempts per call before giving up")
+	fs.DurationVar(&c.Retention, "partner-retention", 30*24*time.Hour, "how long finished calls and their attempts are kept")
+	fs.DurationVar(&c.SyncEvery, "partner-sync-interval", time.Hour, "how often assessment partners' types and custom fields are fetched again")
+	fs.DurationVar(&c.FeedRefresh, "partner-feed-refresh", time.Hour, "how often partner job feeds are rebuilt from the postings (opt-ins and opt-outs apply at once)")
+}
+
+func (c *partnerConfig) check() error {
+	if c.Lease != 0 && c.Lease <= c.Timeout {
+		return usageError{"--partner-lease must be longer than --partner-timeout"}
+	}
+	return nil
+}
+
+// startPartners sets up the client that calls partners, the partner job
+// feeds and, unless --partners=false, the worker that makes queued calls
+// and the periodic sync of assessment types.
+func startPartners(srv *server.Server, c partnerConfig, demo bool) {
+	client := partner.NewClient(partner.ClientConfig{Timeout: c.Timeout, AllowPrivate: c.AllowPrivate || demo})
+	api.SetPartnerClient(client)
+	feeds := jobboard.NewFeeds(srv.Service, jobboard.FeedOptions{Refresh: c.FeedRefresh, Log: srv.Log})
+	feeds.Routes(srv.Mux)
+	feeds.Start()
+	srv.OnShutdown(feeds.Stop)
+	if !c.Enabled {
+		return
+	}
+	cfg := partner.WorkerConfig{Workers: c.Workers, PerPartner: c.PerPartner, Lease: c.Lease, Poll: c.Poll,
+		Schedule: webhook.Schedule{Base: c.RetryBase, MaxAttempts: c.MaxAttempts}, Retention: c.Retention,
+		Resolver: api.PartnerTarget, Logger: srv.Log}
+	w := partner.NewWorker(srv.DB, client, cfg)
+	w.Start()
+	srv.OnShutdown(w.Stop)
+	stopSync := startSyncScheduler(srv, c.SyncEvery)
+	srv.OnShutdown(func(context.Context) error { stopSync(); return nil })
+	wc := w.Config()
+	srv.Log.Info("partner worker started", "worker", wc.Worker, "workers", wc.Workers, "timeout", client.Config().Timeout,
+		"lease", wc.Lease, "private_destinations", client.Config().AllowPrivate)
+}
+
+func partnerCommand() *command {
+	c := &command{name: "partner", summary: "manage assessment and workflow partners, their calls, and partner job feeds",
+		help: "Calls to partners are made by a running `ashlar serve`; `sync` calls the partner from this command."}
+	for _, sub := range partnerSubs {
+		c.usage = append(c.usage, partnerUsage[sub])
+		if sub == "feed" {
+			c.subs = append(c.subs, feedCommand())
+			continue
+		}
+		c.subs = append(c.subs, &command{name: sub, summary: partnerSummary[sub], run: func(ctx context.Context, e *env, args []string) error {
+			return runPartner(ctx, e, sub, args)
+		}})
+	}
+	return c
+}
+
+func feedCommand() *command {
+	c := &command{name: "feed", summary: "partner job feeds: the postings of opted-in organizations, for job sites",
+		help: "A feed is read at <base URL>/partner-feed/<token>/jobs.json (or jobs.xml); the token is printed once, by create and rotate-token."}
+	for _, sub := range feedSubs {
+		c.usage = append(c.usage, feedUsage[sub])
+		c.subs = append(c.subs, &command{name: sub, summary: feedSummary[sub], run: func(ctx context.Context, e *env, args []string) error {
+			return runPartnerFeed(ctx, e, sub, args)
+		}})
+	}
+	return c
+}
+
+var partnerSummary = map[string]string{
+	"create": "register an assessment or workflow partner",
+	"list":   "list an organization's partner integrations",
+	"update": "change a partner integration (or opt in or out)",
+	"delete": "delete a partner integration",
+	"sync":   "fetch a partner's assessment types now",
+	"calls":  "list calls to partners, newest first, with their attempts",
+}
+
+var feedSummary = map[string]string{
+	"create":       "create a partner job feed and print its token",
+	"list":         "list partner job feeds and who opted in",
+	"rotate-token": "replace a feed's token",
+	"delete":       "delete a feed",
+	"opt-in":       "let a feed list an organization's postings",
+	"opt-out":      "stop a feed listing an organization's postings",
 }
 
 // startSyncScheduler queues the periodic sync of assessment partners
@@ -128,33 +175,11 @@ var feedUsage = map[string]string{
 
 var feedSubs = []string{"create", "list", "rotate-token", "delete", "opt-in", "opt-out"}
 
-func printSubUsage(e *env, subs []string, usage map[string]string) {
-	fmt.Fprintln(e.stderr, "Usage:")
-	for _, s := range subs {
-		fmt.Fprintln(e.stderr, "  "+usage[s])
-	}
-}
-
-func runPartner(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		printSubUsage(e, partnerSubs, partnerUsage)
-		fmt.Fprintln(e.stderr, "\nCalls to partners are made by a running `ashlar serve`; `sync` calls the partner from this command.")
-		if len(args) == 0 {
-			return usageError{"partner: give a subcommand"}
-		}
-		return nil
-	}
-	if args[0] == "feed" {
-		return runPartnerFeed(ctx, e, args[1:])
-	}
-	sub := args[0]
-	usage, ok := partnerUsage[sub]
-	if !ok {
-		return usageError{fmt.Sprintf("partner: unknown subcommand %q", sub)}
-	}
+func runPartner(ctx context.Context, e *env, sub string, args []string) error {
+	usage := partnerUsage[sub]
 	fs := flags(e, "partner "+sub, usage)
 	orgSlug := fs.String("org", "", "organization slug (required)")
-	dsn := dbFlag(e, fs)
+	dsn := dbFlag(fs)
 	var title, url, key, keyFile, enabledS, partnerID, subject, status *string
 	var workflows, assessments, createKey, disabled, asJSON *bool
 	var limit *int
@@ -183,7 +208,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		limit = fs.Int("limit", 20, "calls to show, newest first (at most 100)")
 		asJSON = fs.Bool("json", false, "print JSON, one call (with its attempts) per line")
 	}
-	pos, err := parse(fs, args[1:])
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -210,7 +235,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 	} else if key != nil {
 		partnerKey = *key
 	}
-	db, err := openDB(ctx, *dsn)
+	db, err := openDB(ctx, e, *dsn, existingDB)
 	if err != nil {
 		return err
 	}
@@ -291,7 +316,7 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(out, "deleted partner integration", pos[0])
 		return nil
 	case "sync":
-		api.SetPartnerClient(partner.NewClient(partner.ClientConfig{AllowPrivate: webhookEnvBool(e, "ASHLAR_PARTNER_ALLOW_PRIVATE", false)}))
+		api.SetPartnerClient(partner.NewClient(partner.ClientConfig{AllowPrivate: envBool(e, "ASHLAR_PARTNER_ALLOW_PRIVATE")}))
 		var p ashby.PartnerIntegration
 		if err := invoke("partnerIntegration.sync", map[string]any{"partnerIntegrationId": pos[0]}, &p); err != nil {
 			return err
@@ -371,22 +396,10 @@ func orgID(ctx context.Context, db *store.DB, slug string) string {
 	return o.ID
 }
 
-func runPartnerFeed(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		printSubUsage(e, feedSubs, feedUsage)
-		fmt.Fprintln(e.stderr, "\nA feed is read at <base URL>/partner-feed/<token>/jobs.json (or jobs.xml); the token is printed once, by create and rotate-token.")
-		if len(args) == 0 {
-			return usageError{"partner feed: give a subcommand"}
-		}
-		return nil
-	}
-	sub := args[0]
-	usage, ok := feedUsage[sub]
-	if !ok {
-		return usageError{fmt.Sprintf("partner feed: unknown subcommand %q", sub)}
-	}
+func runPartnerFeed(ctx context.Context, e *env, sub string, args []string) error {
+	usage := feedUsage[sub]
 	fs := flags(e, "partner feed "+sub, usage)
-	dsn := dbFlag(e, fs)
+	dsn := dbFlag(fs)
 	var name, title, orgSlug *string
 	var asJSON *bool
 	switch sub {
@@ -398,7 +411,7 @@ func runPartnerFeed(ctx context.Context, e *env, args []string) error {
 	case "opt-in", "opt-out":
 		orgSlug = fs.String("org", "", "organization slug (required)")
 	}
-	pos, err := parse(fs, args[1:])
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -409,7 +422,7 @@ func runPartnerFeed(ctx context.Context, e *env, args []string) error {
 	if !needsName && len(pos) != 0 {
 		return usageError{fmt.Sprintf("partner feed %s: unexpected argument %q", sub, pos[0])}
 	}
-	db, err := openDB(ctx, *dsn)
+	db, err := openDB(ctx, e, *dsn, existingDB)
 	if err != nil {
 		return err
 	}
@@ -503,4 +516,10 @@ func runPartnerFeed(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return usageError{fmt.Sprintf("partner feed: unknown subcommand %q", sub)}
+}
+
+// envBool reads a boolean environment variable; unset or unreadable is false.
+func envBool(e *env, name string) bool {
+	v, _ := strconv.ParseBool(e.getenv(name))
+	return v
 }

@@ -3,120 +3,216 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
-	"strconv"
+	"net/http"
+	"net/url"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ashlarhq/ashlar/server"
 	"github.com/ashlarhq/ashlar/store"
 )
 
-func init() {
-	addCommand(command{"serve", "run the API server (and careers site, webhooks …)", runServe})
+func serveCommand() *command {
+	return &command{name: "serve", summary: "run the API server, careers site, posting API, webhooks and partner calls", run: runServe}
 }
 
-// serveHook lets a feature (careers site, webhook dispatcher …) add flags
-// to serve and attach itself to the server. Each feature registers its hook
-// from its own file in this package.
-type serveHook struct {
-	name  string
-	flags func(fs *flag.FlagSet)
-	// start mounts routes and starts background work; it runs after the
-	// database is migrated and before the server listens.
-	start func(ctx context.Context, srv *server.Server, o *serveOptions) error
+// serveConfig is every setting of serve. Each feature's flags are defined
+// by its own type, in its own file; runServe and assemble below pass
+// each its settings explicitly.
+type serveConfig struct {
+	DB, Addr, BaseURL, MetricsAddr string
+	LogFormat, LogLevel            string
+	Demo                           bool
+	DemoCandidates                 int
+	RateLimit                      float64
+	RateBurst                      int
+	InterviewStatusInterval        time.Duration
+	SyncTokenTTL                   time.Duration
+
+	Files    filesConfig
+	Public   careersConfig
+	WebApp   webAppConfig
+	Webhooks webhookConfig
+	Partners partnerConfig
 }
 
-var serveHooks []serveHook
+func (c *serveConfig) define(fs *flagSet) {
+	fs.StringVar(&c.DB, "db", defaultDB, "database: a SQLite file path (or sqlite:PATH), a postgres:// or postgresql:// URL, or a libpq key=value string")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; :8080 for every interface)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of this server, used in the links it hands out: an absolute http(s) URL, with a path prefix when a proxy serves Ashlar under one (default: http://ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (HOST:PORT) instead of on --addr")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug (also logs every careers site, posting API and other page request), info, warn or error")
+	fs.BoolVar(&c.Demo, "demo", false, "seed a demo organization once, print its API key (the same on every restart) and URLs, and allow webhooks and partner calls to private addresses")
+	fs.IntVar(&c.DemoCandidates, "demo-candidates", 300, "how many candidates --demo seeds (the rest of the demo scales with them)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "API requests per second allowed per key before 429 (0: no limit)")
+	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
+	defineInterviewFlags(fs, &c.InterviewStatusInterval)
+	c.Files.define(fs)
+	c.Public.define(fs)
+	c.WebApp.define(fs)
+	c.Webhooks.define(fs)
+	c.Partners.define(fs)
+}
 
-// serveOptions are serve's settings that hooks can read.
-type serveOptions struct {
-	Demo    bool
-	BaseURL string
-	Addr    string
-	Env     *env
+// check validates the settings before anything is opened or started.
+func (c *serveConfig) check() error {
+	if c.BaseURL != "" {
+		u, err := checkBaseURL(c.BaseURL)
+		if err != nil {
+			return usageError{"--base-url: " + err.Error()}
+		}
+		c.BaseURL = u
+	}
+	if c.RateLimit < 0 {
+		return usageError{"--rate-limit: must be 0 (no limit) or more"}
+	}
+	if c.RateBurst == 0 {
+		c.RateBurst = int(2 * c.RateLimit)
+	}
+	if c.SyncTokenTTL <= 0 {
+		return usageError{"--sync-token-ttl: must be positive"}
+	}
+	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBaseURL accepts an absolute http or https URL, optionally with a
+// path prefix, and returns it without a trailing slash.
+func checkBaseURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL: %v", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL: write it in full, e.g. https://ats.example.com", s)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("%q: give only scheme, host and an optional path prefix (no query, fragment or user)", s)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := flags(e, "serve", "ashlar serve [--db DSN] [--addr HOST:PORT] [--demo] [flags]")
-	dsn := dbFlag(e, fs)
-	addrDef := e.getenv("ASHLAR_ADDR")
-	if addrDef == "" {
-		addrDef = "127.0.0.1:8080"
-	}
-	addr := fs.String("addr", addrDef, "listen address; env ASHLAR_ADDR")
-	demo := fs.Bool("demo", false, "seed a demo organization once, print an API key with every permission, and allow webhooks to private addresses")
-	demoCandidates := fs.Int("demo-candidates", 300, "how many candidates --demo seeds (the rest of the demo scales with them)")
-	baseURL := fs.String("base-url", e.getenv("ASHLAR_BASE_URL"), "public URL of this server, used in links it hands out (default: http://ADDR); env ASHLAR_BASE_URL")
-	rateDef := 100.0
-	if v := e.getenv("ASHLAR_RATE_LIMIT"); v != "" {
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			rateDef = f
-		}
-	}
-	rate := fs.Float64("rate-limit", rateDef, "API requests per second allowed per key before 429 (0: no limit); env ASHLAR_RATE_LIMIT")
-	burst := fs.Int("rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
-	tokenTTL := fs.Duration("sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	for _, h := range serveHooks {
-		if h.flags != nil {
-			h.flags(fs)
-		}
-	}
-	if _, err := parse(fs, args); err != nil {
+	var c serveConfig
+	fs := flags(e, "serve", "ashlar serve [--db DSN] [--addr HOST:PORT] [--base-url URL] [--demo] [flags]")
+	c.define(fs)
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
-	logger, err := newLogger(e, *logFormat, *logLevel)
+	if err := noArgs(fs, pos); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	logger, err := newLogger(e.stderr, c.LogFormat, c.LogLevel)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	db, err := openDB(ctx, *dsn)
+	if c.LogFormat == "json" {
+		// Status lines become log records too, whatever --log-level.
+		e.log = slog.New(newLogHandler(e.stderr, "json", slog.LevelInfo))
+	}
+	db, err := openDB(ctx, e, c.DB, createDB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if *tokenTTL <= 0 {
-		return usageError{"--sync-token-ttl must be positive"}
-	}
-	db.SyncTokenTTL = *tokenTTL
+	db.SyncTokenTTL = c.SyncTokenTTL
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	defer ln.Close()
-	url := *baseURL
-	if url == "" {
-		url = "http://" + displayAddr(ln.Addr())
+	baseURL := c.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + displayAddr(ln.Addr())
 	}
-	url = strings.TrimRight(url, "/")
-	if *burst == 0 {
-		*burst = int(2 * *rate)
-	}
-	srv := server.New(db, server.Config{BaseURL: url, RateLimit: *rate, Burst: *burst, Logger: logger})
-	o := &serveOptions{Demo: *demo, BaseURL: url, Addr: ln.Addr().String(), Env: e}
-	for _, h := range serveHooks {
-		if h.start != nil {
-			if err := h.start(ctx, srv, o); err != nil {
-				return fmt.Errorf("start %s: %w", h.name, err)
-			}
+	var metricsLn net.Listener
+	if c.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
 		}
+		defer metricsLn.Close()
 	}
-	if *demo {
-		if err := startDemo(ctx, e, srv, url, *demoCandidates); err != nil {
+
+	reg := newRegistry(db)
+	srv, err := assemble(ctx, e, &c, db, logger, reg, baseURL)
+	if err != nil {
+		return err
+	}
+	metrics := promHandler(reg)
+	if metricsLn == nil {
+		srv.Mux.Handle("GET /metrics", metrics)
+	} else {
+		stop := serveMetrics(metricsLn, metrics, logger)
+		defer stop()
+		e.say(fmt.Sprintf("metrics on http://%s/metrics", metricsLn.Addr()), "metrics listening", "addr", metricsLn.Addr().String())
+	}
+	if c.Demo {
+		if err := startDemo(ctx, e, srv, baseURL, c.DemoCandidates); err != nil {
 			return err
 		}
 	}
-	logger.Info("ashlar listening", "url", url, "engine", db.Engine().String(), "db", redact(*dsn))
-	fmt.Fprintf(e.stderr, "ashlar: listening on %s (database: %s)\n", url, db.Engine())
+	e.say(fmt.Sprintf("listening on %s (base URL %s)", ln.Addr(), baseURL), "listening", "addr", ln.Addr().String(), "base_url", baseURL)
+	stopped, announced := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(announced)
+		select {
+		case <-ctx.Done():
+			e.say(fmt.Sprintf("shutting down: finishing requests in flight (up to %s) and stopping background work", server.ShutdownGrace),
+				"shutting down", "grace", server.ShutdownGrace)
+		case <-stopped:
+		}
+	}()
 	err = srv.Serve(ctx, ln)
+	close(stopped)
+	<-announced
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	if err == nil {
+		e.say("stopped", "stopped")
+	}
 	return err
+}
+
+// assemble builds the server and every feature on it, each given exactly
+// what it needs. This is the one place the program is wired together.
+func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *slog.Logger, reg prometheus.Registerer, baseURL string) (*server.Server, error) {
+	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Logger: log})
+	if err := srv.RegisterMetrics(reg); err != nil {
+		return nil, err
+	}
+	if err := startFiles(ctx, e, srv, c.Files, baseURL); err != nil {
+		return nil, fmt.Errorf("files: %w", err)
+	}
+	if err := startPublicPages(srv, c.Public); err != nil {
+		return nil, fmt.Errorf("careers site: %w", err)
+	}
+	if err := startWebApp(ctx, srv, c.WebApp, baseURL); err != nil {
+		return nil, fmt.Errorf("web app: %w", err)
+	}
+	if err := startWebhooks(srv, c.Webhooks, c.Demo, reg); err != nil {
+		return nil, fmt.Errorf("webhooks: %w", err)
+	}
+	startPartners(srv, c.Partners, c.Demo)
+	startInterviewStatuses(ctx, srv, c.InterviewStatusInterval)
+	return srv, nil
 }
 
 // displayAddr turns a listen address into one a browser can reach.
@@ -131,17 +227,50 @@ func displayAddr(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func newLogger(e *env, format, level string) (*slog.Logger, error) {
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("bad --log-level %q", level)
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	if format != "text" && format != "json" {
+		return nil, fmt.Errorf("--log-format %q: use text or json", format)
 	}
-	return nil, fmt.Errorf("bad --log-format %q: use text or json", format)
+	return slog.New(newLogHandler(w, format, lv)), nil
+}
+
+func newLogHandler(w io.Writer, format string, level slog.Level) slog.Handler {
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}
+	if format == "json" {
+		return slog.NewJSONHandler(w, opts)
+	}
+	return slog.NewTextHandler(w, opts)
+}
+
+// readableDurations logs durations as "15s", not 15000000000 (JSON's
+// nanoseconds).
+func readableDurations(groups []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// serveMetrics serves /metrics on its own listener until stop is called.
+func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", "error", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		hs.Shutdown(ctx)
+		<-done
+	}
 }

@@ -19,63 +19,34 @@ import (
 	"github.com/ashlarhq/ashlar/warehouse"
 )
 
-func init() {
-	addCommand(command{"sync", "copy an Ashby-compatible API into a SQLite or PostgreSQL warehouse", runSync})
+func syncCommand() *command {
+	return &command{name: "sync", summary: "copy an Ashby-compatible API (Ashby's or Ashlar's) into a SQLite or PostgreSQL warehouse", run: runSync}
 }
 
-const syncUsage = "ashlar sync --base-url URL (--api-key KEY | --key-stdin | env ASHBY_API_KEY) --into DSN [--streams a,b] [--full] [--every 15m] [--max-rps N] [--json]"
+const syncUsage = "ashlar sync --base-url URL (--key-stdin | env ASHBY_API_KEY | --api-key KEY) --into DSN [--streams a,b] [--full] [--every 15m] [--max-rps N] [--json]"
 
-// toolHelp prints a command's usage and flags to w: --help's output goes
-// to stdout (exit 0), a usage error's to stderr (exit 2).
-func toolHelp(w io.Writer, usageLine, about string, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n", usageLine, about)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+// toolEnv names the environment variables of the tool commands' flags
+// (envVar in main.go reads it): the Ashby-side ones use ASHBY_, as other
+// Ashby tools do.
+var toolEnv = map[string]map[string]string{
+	"sync": {"base-url": "ASHBY_BASE_URL", "api-key": "ASHBY_API_KEY", "into": "ASHLAR_SYNC_INTO"},
+	"listen": {"addr": "ASHLAR_LISTEN_ADDR", "db": "ASHLAR_LISTEN_DB", "secret": "ASHBY_WEBHOOK_SECRET",
+		"previous-secret": "ASHBY_WEBHOOK_PREVIOUS_SECRET", "nats-url": "NATS_URL"},
 }
 
-func wantsHelp(args []string) bool {
-	for _, a := range args {
-		if a == "-h" || a == "--help" || a == "-help" {
-			return true
-		}
-		if a == "--" {
-			return false
-		}
-	}
-	return false
+// onCommandLine reports whether a flag was given as an argument (not by
+// its environment variable): a secret there is visible in the process
+// list.
+func onCommandLine(fs *flagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
-// parseTool parses a tool command's flags: --help prints to stdout and
-// returns flag.ErrHelp (exit 0 in the caller), a bad flag is a usage
-// error (exit 2).
-func parseTool(e *env, fs *flag.FlagSet, usageLine, about string, args []string) error {
-	if wantsHelp(args) {
-		toolHelp(e.stdout, usageLine, about, fs)
-		return flag.ErrHelp
-	}
-	fs.SetOutput(io.Discard)
-	pos, err := parse(fs, args)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "Usage: %s (see --help)\n", usageLine)
-		return usageError{err.Error()}
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
-	}
-	return nil
-}
 
-const syncAbout = `Copies every list of an Ashby-compatible API (Ashby's own, or Ashlar) into
-one table per stream: typed columns for the main fields, the full JSON
-document, last_seen_at, the sync token each row was fetched with and the
-run's id. Sync-capable lists go incrementally after the first run; a
-stream's checkpoint is written only when it finishes, so an interrupted
-run (even kill -9) resumes to the same end state. --full re-reads
-everything and removes rows the server no longer has. docs/sync-tool.md
-has the details.`
-
-// apiKey reads the key from --key-stdin, --api-key or ASHBY_API_KEY.
-func apiKey(e *env, flagKey string, fromStdin bool, stdin io.Reader) (string, error) {
+// apiKey reads the key from --key-stdin, else --api-key (or its
+// ASHBY_API_KEY); onArgs says it was on the command line.
+func apiKey(e *env, flagKey string, onArgs, fromStdin bool, stdin io.Reader) (string, error) {
 	switch {
 	case fromStdin:
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -87,20 +58,20 @@ func apiKey(e *env, flagKey string, fromStdin bool, stdin io.Reader) (string, er
 		}
 		return "", usageError{"--key-stdin: standard input held no key"}
 	case flagKey != "":
-		fmt.Fprintln(e.stderr, "ashlar: warning: --api-key is visible to other users in the process list; prefer --key-stdin or ASHBY_API_KEY")
+		if onArgs {
+			e.say("warning: --api-key is visible to other users in the process list; prefer --key-stdin or ASHBY_API_KEY", "warning: --api-key is visible in the process list")
+		}
 		return flagKey, nil
-	case e.getenv("ASHBY_API_KEY") != "":
-		return e.getenv("ASHBY_API_KEY"), nil
 	}
 	return "", usageError{"give the API key with --key-stdin, ASHBY_API_KEY or --api-key"}
 }
 
 func runSync(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	baseURL := fs.String("base-url", envOr(e, "ASHBY_BASE_URL", client.DefaultBaseURL), "the API's base URL: Ashby's, or an Ashlar server's; env ASHBY_BASE_URL")
-	flagKey := fs.String("api-key", "", "API key (visible in the process list: prefer --key-stdin or env ASHBY_API_KEY)")
+	fs := flags(e, "sync", syncUsage)
+	baseURL := fs.String("base-url", client.DefaultBaseURL, "the API's base URL: Ashby's, or an Ashlar server's")
+	flagKey := fs.String("api-key", "", "API key (on the command line it is visible in the process list: prefer --key-stdin or the environment variable)")
 	keyStdin := fs.Bool("key-stdin", false, "read the API key from the first line of standard input")
-	into := fs.String("into", e.getenv("ASHLAR_SYNC_INTO"), "warehouse: sqlite:PATH (or a path) or a postgres:// URL (tables go in its search_path); env ASHLAR_SYNC_INTO")
+	into := fs.String("into", "", "warehouse: sqlite:PATH (or a path) or a postgres:// URL (tables go in its search_path)")
 	streamsFlag := fs.String("streams", "", "comma-separated streams to sync (default: all; --list-streams shows them)")
 	full := fs.Bool("full", false, "ignore checkpoints: read every stream in full and remove rows the server no longer has (a backfill)")
 	every := fs.Duration("every", 0, "run again this long after each run starts (e.g. 15m), until interrupted; 0 runs once")
@@ -112,10 +83,11 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	progress := fs.String("progress", "auto", "auto (a live display on a terminal, log lines otherwise), tty or log")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug (one line per page), info, warn or error")
-	if err := parseTool(e, fs, syncUsage, syncAbout, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(fs, pos); err != nil {
 		return err
 	}
 	if *listStreams {
@@ -138,11 +110,11 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{"sync: " + err.Error()}
 	}
-	logger, err := newLogger(e, *logFormat, *logLevel)
+	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	key, err := apiKey(e, *flagKey, *keyStdin, os.Stdin)
+	key, err := apiKey(e, *flagKey, onCommandLine(fs, "api-key"), *keyStdin, os.Stdin)
 	if err != nil {
 		return err
 	}
@@ -151,7 +123,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Fprintf(e.stderr, "ashlar sync: %s → warehouse %s (%s)\n", *baseURL, redact(*into), db.Engine())
+	e.say(fmt.Sprintf("sync: %s → warehouse: %s %s", *baseURL, db.Engine(), redact(*into)), "warehouse", "source", *baseURL, "engine", db.Engine(), "db", redact(*into))
 
 	c := client.New(*baseURL, key)
 	c.Limiter = client.NewRateLimiter(*maxRPS, 1)

@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
@@ -23,67 +20,82 @@ import (
 	"github.com/ashlarhq/ashlar/webhook"
 )
 
-func init() {
-	var (
-		enabled, allowPrivate                      *bool
-		workers, perSetting, maxAttempts           *int
-		timeout, lease, poll, retryBase, retention *time.Duration
-	)
-	serveHooks = append(serveHooks, serveHook{
-		name: "webhooks",
-		flags: func(fs *flag.FlagSet) {
-			e := &env{getenv: os.Getenv}
-			enabled = fs.Bool("webhooks", webhookEnvBool(e, "ASHLAR_WEBHOOKS", true), "deliver webhook events from this process (several processes may share the work); env ASHLAR_WEBHOOKS")
-			allowPrivate = fs.Bool("webhook-allow-private", webhookEnvBool(e, "ASHLAR_WEBHOOK_ALLOW_PRIVATE", false), "let webhooks reach loopback, private and link-local addresses, for local development (--demo turns it on); env ASHLAR_WEBHOOK_ALLOW_PRIVATE")
-			workers = fs.Int("webhook-workers", 32, "webhook attempts this process makes at once")
-			perSetting = fs.Int("webhook-per-setting", 8, "webhook attempts to one webhook setting this process makes at once, so a slow receiver cannot hold every worker")
-			timeout = fs.Duration("webhook-timeout", 15*time.Second, "time limit of one webhook attempt (connect, send, read the response)")
-			lease = fs.Duration("webhook-lease", 0, "how long a claimed delivery belongs to its worker before another process may retry it (default: --webhook-timeout + 30s)")
-			poll = fs.Duration("webhook-poll", time.Second, "how often to look for deliveries queued by other processes, retries due and expired leases")
-			retryBase = fs.Duration("webhook-retry-base", webhook.DefaultBase, "unit of the retry schedule: (2^n - 1) x this after the n-th failure; Ashby's is 10s, shorten it only for testing")
-			maxAttempts = fs.Int("webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts per delivery before giving up")
-			retention = fs.Duration("webhook-retention", 30*24*time.Hour, "how long finished deliveries and their attempts are kept")
-		},
-		start: func(ctx context.Context, srv *server.Server, o *serveOptions) error {
-			metrics := webhook.NewMetrics()
-			if err := metrics.Register(prometheus.DefaultRegisterer); err != nil {
-				return fmt.Errorf("register webhook metrics: %w", err)
-			}
-			if err := prometheus.DefaultRegisterer.Register(webhook.NewQueueCollector(srv.DB)); err != nil {
-				return fmt.Errorf("register webhook queue metrics: %w", err)
-			}
-			// Prometheus metrics of every feature registered with the
-			// default registry, plus Go runtime and process metrics.
-			srv.Mux.Handle("GET /metrics", promhttp.Handler())
-			if !*enabled {
-				return nil
-			}
-			cfg := webhook.Config{
-				Workers: *workers, PerSetting: *perSetting, Timeout: *timeout, Lease: *lease, Poll: *poll,
-				Schedule:     webhook.Schedule{Base: *retryBase, MaxAttempts: *maxAttempts},
-				AllowPrivate: *allowPrivate || o.Demo, Retention: *retention, Metrics: metrics, Logger: srv.Log,
-			}
-			if cfg.Lease != 0 && cfg.Lease <= cfg.Timeout {
-				return usageError{"--webhook-lease must be longer than --webhook-timeout"}
-			}
-			d := webhook.New(srv.DB, cfg)
-			srv.DB.OnEmit(d.Wake)
-			d.Start()
-			srv.OnShutdown(d.Stop)
-			c := d.Config()
-			srv.Log.Info("webhook dispatcher started", "worker", c.Worker, "workers", c.Workers, "timeout", c.Timeout,
-				"lease", c.Lease, "private_destinations", c.AllowPrivate)
-			return nil
-		},
-	})
-	addCommand(command{"webhook", "manage webhook settings, list deliveries, redeliver events", runWebhook})
+// webhookConfig configures the webhook dispatcher.
+type webhookConfig struct {
+	Enabled, AllowPrivate                      bool
+	Workers, PerSetting, MaxAttempts           int
+	Timeout, Lease, Poll, RetryBase, Retention time.Duration
 }
 
-func webhookEnvBool(e *env, name string, def bool) bool {
-	if v, err := strconv.ParseBool(e.getenv(name)); err == nil {
-		return v
+func (c *webhookConfig) define(fs *flagSet) {
+	fs.BoolVar(&c.Enabled, "webhooks", true, "deliver webhook events from this process (several processes may share the work)")
+	fs.BoolVar(&c.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses, for local development (--demo turns it on)")
+	fs.IntVar(&c.Workers, "webhook-workers", 32, "webhook attempts this process makes at once")
+	fs.IntVar(&c.PerSetting, "webhook-per-setting", 8, "webhook attempts to one webhook setting this process makes at once, so a slow receiver cannot hold every worker")
+	fs.DurationVar(&c.Timeout, "webhook-timeout", 15*time.Second, "time limit of one webhook attempt (connect, send, read the response)")
+	fs.DurationVar(&c.Lease, "webhook-lease", 0, "how long a claimed delivery belongs to its worker before another process may retry it (default: --webhook-timeout + 30s)")
+	fs.DurationVar(&c.Poll, "webhook-poll", time.Second, "how often to look for deliveries queued by other processes, retries due and expired leases")
+	fs.DurationVar(&c.RetryBase, "webhook-retry-base", webhook.DefaultBase, "unit of the retry schedule: (2^n - 1) x this after the n-th failure; Ashby's is 10s, shorten it only for testing")
+	fs.IntVar(&c.MaxAttempts, "webhook-max-attempts", webhook.DefaultMaxAttempts, "attempts per delivery before giving up")
+	fs.DurationVar(&c.Retention, "webhook-retention", 30*24*time.Hour, "how long finished deliveries and their attempts are kept")
+}
+
+func (c *webhookConfig) check() error {
+	if c.Lease != 0 && c.Lease <= c.Timeout {
+		return usageError{"--webhook-lease must be longer than --webhook-timeout"}
 	}
-	return def
+	return nil
+}
+
+// startWebhooks registers the dispatcher's metrics and, unless
+// --webhooks=false, starts it.
+func startWebhooks(srv *server.Server, c webhookConfig, demo bool, reg prometheus.Registerer) error {
+	metrics := webhook.NewMetrics()
+	if err := metrics.Register(reg); err != nil {
+		return fmt.Errorf("register webhook metrics: %w", err)
+	}
+	if err := reg.Register(webhook.NewQueueCollector(srv.DB)); err != nil {
+		return fmt.Errorf("register webhook queue metrics: %w", err)
+	}
+	if !c.Enabled {
+		return nil
+	}
+	cfg := webhook.Config{
+		Workers: c.Workers, PerSetting: c.PerSetting, Timeout: c.Timeout, Lease: c.Lease, Poll: c.Poll,
+		Schedule:     webhook.Schedule{Base: c.RetryBase, MaxAttempts: c.MaxAttempts},
+		AllowPrivate: c.AllowPrivate || demo, Retention: c.Retention, Metrics: metrics, Logger: srv.Log,
+	}
+	d := webhook.New(srv.DB, cfg)
+	srv.DB.OnEmit(d.Wake)
+	d.Start()
+	srv.OnShutdown(d.Stop)
+	dc := d.Config()
+	srv.Log.Info("webhook dispatcher started", "worker", dc.Worker, "workers", dc.Workers, "timeout", dc.Timeout,
+		"lease", dc.Lease, "private_destinations", dc.AllowPrivate)
+	return nil
+}
+
+func webhookCommand() *command {
+	c := &command{name: "webhook", summary: "manage webhook settings, list deliveries, redeliver events",
+		help: "Event types: " + strings.ReplaceAll(ashby.WebhookTypesEnum, ",", ", ") + "\n" +
+			"A running `ashlar serve` sends what these commands queue (pings, redeliveries) within its --webhook-poll interval."}
+	for _, sub := range webhookSubs {
+		c.usage = append(c.usage, webhookUsage[sub])
+		c.subs = append(c.subs, &command{name: sub, summary: webhookSummary[sub], run: func(ctx context.Context, e *env, args []string) error {
+			return runWebhook(ctx, e, sub, args)
+		}})
+	}
+	return c
+}
+
+var webhookSummary = map[string]string{
+	"create":     "create a webhook setting (and send it a ping)",
+	"list":       "list an organization's webhook settings",
+	"update":     "change a webhook setting",
+	"delete":     "delete a webhook setting",
+	"ping":       "send a webhook setting a ping event",
+	"deliveries": "list deliveries, newest first, with their attempts",
+	"redeliver":  "queue a delivery (or every delivery of an event) again",
 }
 
 var webhookUsage = map[string]string{
@@ -98,27 +110,11 @@ var webhookUsage = map[string]string{
 
 var webhookSubs = []string{"create", "list", "update", "delete", "ping", "deliveries", "redeliver"}
 
-func runWebhook(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(e.stderr, "Usage:")
-		for _, s := range webhookSubs {
-			fmt.Fprintln(e.stderr, "  "+webhookUsage[s])
-		}
-		fmt.Fprintln(e.stderr, "\nEvent types: "+strings.ReplaceAll(ashby.WebhookTypesEnum, ",", ", "))
-		fmt.Fprintln(e.stderr, "A running `ashlar serve` sends what these commands queue (pings, redeliveries) within its --webhook-poll interval.")
-		if len(args) == 0 {
-			return usageError{"webhook: give a subcommand"}
-		}
-		return nil
-	}
-	sub := args[0]
-	usage, ok := webhookUsage[sub]
-	if !ok {
-		return usageError{fmt.Sprintf("webhook: unknown subcommand %q", sub)}
-	}
+func runWebhook(ctx context.Context, e *env, sub string, args []string) error {
+	usage := webhookUsage[sub]
 	fs := flags(e, "webhook "+sub, usage)
 	orgSlug := fs.String("org", "", "organization slug (required)")
-	dsn := dbFlag(e, fs)
+	dsn := dbFlag(fs)
 	var typ, url, secret, enabled, standardS, hook, event, status *string
 	var standard, asJSON *bool
 	var limit *int
@@ -142,7 +138,7 @@ func runWebhook(ctx context.Context, e *env, args []string) error {
 		limit = fs.Int("limit", 20, "deliveries to show, newest first (at most 100)")
 		asJSON = fs.Bool("json", false, "print JSON, one delivery (with its attempts) per line")
 	}
-	pos, err := parse(fs, args[1:])
+	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -156,7 +152,7 @@ func runWebhook(ctx context.Context, e *env, args []string) error {
 	if !needsID && len(pos) != 0 {
 		return usageError{fmt.Sprintf("webhook %s: unexpected argument %q", sub, pos[0])}
 	}
-	db, err := openDB(ctx, *dsn)
+	db, err := openDB(ctx, e, *dsn, existingDB)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
--- Uploaded files (issue 3 and the careers site): metadata here, bytes in
+-- Uploaded files (the file endpoints and the careers site): metadata here, bytes in
 -- the blob store (local disk or S3-compatible) under blob_key, which is
 -- derived from the ids and never from the client's file name.
 CREATE TABLE files (
