@@ -43,7 +43,6 @@ func onCommandLine(fs *flagSet, name string) bool {
 	return set
 }
 
-
 // apiKey reads the key from --key-stdin, else --api-key (or its
 // ASHBY_API_KEY); onArgs says it was on the command line.
 func apiKey(e *env, flagKey string, onArgs, fromStdin bool, stdin io.Reader) (string, error) {
