@@ -48,9 +48,6 @@ func runListen(ctx context.Context, e *env, args []string) error {
 	if err := noArgs(fs, pos); err != nil {
 		return err
 	}
-	if onCommandLine(fs, "secret") || onCommandLine(fs, "previous-secret") {
-		e.say("warning: --secret is visible to other users in the process list; prefer ASHBY_WEBHOOK_SECRET", "warning: --secret is visible in the process list")
-	}
 	if *secret == "" {
 		return usageError{"listen: give the webhook's secret token with --secret or ASHBY_WEBHOOK_SECRET"}
 	}
@@ -101,7 +98,10 @@ func runListen(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	e.say(fmt.Sprintf("inbox: %s %s", store.Engine(), redact(*dsn)), "inbox", "engine", store.Engine(), "db", redact(*dsn))
+	e.say(fmt.Sprintf("database: %s %s (the inbox)", store.Engine(), redact(*dsn)), "database", "engine", store.Engine(), "db", redact(*dsn))
+	if onCommandLine(fs, "secret") || onCommandLine(fs, "previous-secret") {
+		e.say("warning: --secret is visible to other users in the process list; prefer ASHBY_WEBHOOK_SECRET", "warning: --secret is visible in the process list")
+	}
 
 	proc := inbox.New(store, action, inbox.Config{Workers: *workers, Timeout: *timeout, MaxAttempts: *maxAttempts,
 		RetryBase: *retryBase, Retention: *retention, Logger: logger})

@@ -44,8 +44,8 @@ func onCommandLine(fs *flagSet, name string) bool {
 }
 
 // apiKey reads the key from --key-stdin, else --api-key (or its
-// ASHBY_API_KEY); onArgs says it was on the command line.
-func apiKey(e *env, flagKey string, onArgs, fromStdin bool, stdin io.Reader) (string, error) {
+// ASHBY_API_KEY).
+func apiKey(flagKey string, fromStdin bool, stdin io.Reader) (string, error) {
 	switch {
 	case fromStdin:
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -57,9 +57,6 @@ func apiKey(e *env, flagKey string, onArgs, fromStdin bool, stdin io.Reader) (st
 		}
 		return "", usageError{"--key-stdin: standard input held no key"}
 	case flagKey != "":
-		if onArgs {
-			e.say("warning: --api-key is visible to other users in the process list; prefer --key-stdin or ASHBY_API_KEY", "warning: --api-key is visible in the process list")
-		}
 		return flagKey, nil
 	}
 	return "", usageError{"give the API key with --key-stdin, ASHBY_API_KEY or --api-key"}
@@ -113,7 +110,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	key, err := apiKey(e, *flagKey, onCommandLine(fs, "api-key"), *keyStdin, os.Stdin)
+	key, err := apiKey(*flagKey, *keyStdin, os.Stdin)
 	if err != nil {
 		return err
 	}
@@ -122,7 +119,10 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	e.say(fmt.Sprintf("sync: %s → warehouse: %s %s", *baseURL, db.Engine(), redact(*into)), "warehouse", "source", *baseURL, "engine", db.Engine(), "db", redact(*into))
+	e.say(fmt.Sprintf("database: %s %s (the warehouse of %s)", db.Engine(), redact(*into), *baseURL), "database", "engine", db.Engine(), "db", redact(*into), "source", *baseURL)
+	if onCommandLine(fs, "api-key") && !*keyStdin {
+		e.say("warning: --api-key is visible to other users in the process list; prefer --key-stdin or ASHBY_API_KEY", "warning: --api-key is visible in the process list")
+	}
 
 	c := client.New(*baseURL, key)
 	c.Limiter = client.NewRateLimiter(*maxRPS, 1)
