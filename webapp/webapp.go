@@ -39,6 +39,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -61,23 +62,28 @@ type Options struct {
 	// minute, in bursts of 20); AccountPerMinute per email address
 	// (default 1 a minute, in bursts of 5). Negative: no limit.
 	SignInPerMinute, AccountPerMinute int
+	// BodyTimeout is the base time a posted form's body has to arrive
+	// (webform.BodyDeadline; 0: its default): the sign-in form is public.
+	BodyTimeout time.Duration
 }
 
 // App serves the web app.
 type App struct {
-	svc      *api.Service
-	api      *rpc.API
-	acc      *accounts.Accounts
-	log      *slog.Logger
-	baseURL  string
-	secure   bool
-	csrf     webform.CSRF
-	flashKey cipher.AEAD
-	tmpl     map[string]*template.Template
-	css      []byte
-	ipLimit  *webform.Limiter
-	accLimit *webform.Limiter
-	oidc     *oidcClient
+	// bodyTimeout is Options.BodyTimeout.
+	bodyTimeout time.Duration
+	svc         *api.Service
+	api         *rpc.API
+	acc         *accounts.Accounts
+	log         *slog.Logger
+	baseURL     string
+	secure      bool
+	csrf        webform.CSRF
+	flashKey    cipher.AEAD
+	tmpl        map[string]*template.Template
+	css         []byte
+	ipLimit     *webform.Limiter
+	accLimit    *webform.Limiter
+	oidc        *oidcClient
 }
 
 // Cookie names. Both are scoped to /app/.
@@ -93,7 +99,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	a := &App{svc: o.Service, api: o.API, acc: o.Accounts, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
+	a := &App{svc: o.Service, api: o.API, acc: o.Accounts, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), bodyTimeout: o.BodyTimeout,
 		secure: strings.HasPrefix(o.BaseURL, "https://"), tmpl: map[string]*template.Template{}}
 	secret := o.Service.DB.Secret()
 	a.csrf = webform.NewCSRF(secret, "ashlar app csrf v1", csrfCookie, cookiePath)
@@ -152,8 +158,9 @@ var funcs = template.FuncMap{
 		return strconv.Itoa(n*100/of) + "%"
 	},
 	"roleShort": func(r string) string { return accounts.Role(r).Short() },
-	// safeHTML marks HTML the API has already sanitised (posting descriptions).
-	"safeHTML": func(s string) template.HTML { return template.HTML(s) },
+	// description renders stored description HTML (postings), sanitised
+	// again as it is rendered (sanitize.DescriptionPage).
+	"description": sanitize.DescriptionPage,
 }
 
 // prettyJSON indents JSON for reading, keeping its keys in the order sent.
@@ -312,6 +319,7 @@ func (a *App) wrap(p page) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
+			webform.BodyDeadline(w, r, a.bodyTimeout, 1<<20)
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if err := r.ParseForm(); err != nil {
 				q.message(http.StatusBadRequest, "Form not sent", "The form could not be read. Go back and try again.")
