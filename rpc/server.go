@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/store"
 )
 
 // Authenticator resolves an API key secret to its principal. It returns
@@ -295,7 +296,21 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 for a
+// database that cannot serve right now: long enough for PostgreSQL to
+// restart, short enough that clients notice its return soon.
+const retryAfterUnavailable = 5
+
 func (s *Server) internal(w http.ResponseWriter, c *Call, err error) outcome {
+	if reason, ok := store.Unavailable(err); ok {
+		// Not the request's fault and not a bug: the database is down,
+		// restarting, full or read-only. The client may retry; the log
+		// line (at ERROR, with the cause) tells the operator why.
+		out := s.fail(w, c, &ashby.Error{Code: ashby.CodeUnavailable, Status: http.StatusServiceUnavailable, RetryAfter: retryAfterUnavailable,
+			Message: fmt.Sprintf("The service is temporarily unavailable; retry after %d seconds.", retryAfterUnavailable)})
+		out.err = fmt.Errorf("database unavailable (%s): %w", reason, err)
+		return out
+	}
 	out := s.fail(w, c, &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError,
 		Message: "Internal error; quote the request id when reporting it."})
 	out.err = err
