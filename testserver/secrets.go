@@ -54,6 +54,10 @@ func collectServer(s *Server) {
 	collector.servers = append(collector.servers, s)
 }
 
+// CollectOutput adds what a process started outside Server (ashlar sync,
+// ashlar listen, a command run by hand) printed to the logs searched.
+func CollectOutput(out string) { collectCLI(out) }
+
 func collectCLI(errOut string) {
 	if errOut == "" {
 		return
