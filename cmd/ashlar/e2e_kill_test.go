@@ -75,7 +75,11 @@ func TestE2EKillRounds(t *testing.T) {
 					m.work(wc, w, round, f.job.ID, stages, wr, stop)
 				}()
 			}
-			time.Sleep(time.Duration(150+rnd.IntN(450)) * time.Millisecond)
+			// The kill lands mid-burst: after a write of this round was
+			// acknowledged (however slow the machine), at a random moment.
+			before, _ := m.counts()
+			waitUntil(t, "a write acknowledged this round", 2*time.Minute, func() bool { n, _ := m.counts(); return n > before })
+			time.Sleep(time.Duration(rnd.IntN(450)) * time.Millisecond)
 			srv.Kill()
 			close(stop)
 			wg.Wait()
@@ -89,7 +93,7 @@ func TestE2EKillRounds(t *testing.T) {
 		acked, unacked := m.counts()
 		t.Logf("%s: %d kill -9 rounds in %s; %d writes acknowledged, %d interrupted; %d candidates, %d applications",
 			engine, perEngine, time.Since(start).Round(time.Millisecond), acked, unacked, len(m.cands), len(m.apps))
-		if acked < 5*perEngine {
+		if acked < 2*perEngine {
 			t.Fatalf("only %d writes were acknowledged in %d rounds; the test did not exercise much", acked, perEngine)
 		}
 	})

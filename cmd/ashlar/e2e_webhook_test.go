@@ -471,8 +471,13 @@ func TestE2EWebhookCrash(t *testing.T) {
 		}
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
 		const kills = 4
+		ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
 		for k := range kills {
-			time.Sleep(time.Duration(300+rnd.IntN(1200)) * time.Millisecond)
+			// Kill mid-burst, after writes since the last restart, however
+			// slow the machine is.
+			before := ackedNow()
+			waitUntil(t, "writes acknowledged since the restart", 2*time.Minute, func() bool { return ackedNow() >= before+3 })
+			time.Sleep(time.Duration(rnd.IntN(1200)) * time.Millisecond)
 			mu.Lock()
 			srv.Kill()
 			n := len(acked)
@@ -483,7 +488,7 @@ func TestE2EWebhookCrash(t *testing.T) {
 			srv.Restart()
 			mu.Unlock()
 		}
-		time.Sleep(500 * time.Millisecond)
+		waitUntil(t, "20 acknowledged writes", 2*time.Minute, func() bool { return ackedNow() >= 20 })
 		close(stop)
 		writers.Wait()
 		mu.Lock()
