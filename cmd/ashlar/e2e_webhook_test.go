@@ -263,8 +263,11 @@ func TestE2EWebhookHireFanOut(t *testing.T) {
 		c := srv.Client(key)
 		rc := newHookReceiver(t)
 		f := newFixture(t, c)
+		settings := map[string]string{}
 		for _, typ := range []string{"applicationSubmit", "applicationUpdate", "candidateStageChange", "candidateHire", "jobCreate"} {
-			must(t, c, "webhook.create", map[string]any{"webhookType": typ, "requestUrl": rc.URL + "/" + typ, "secretToken": "s-" + typ}, nil)
+			var w ashby.WebhookSetting
+			must(t, c, "webhook.create", map[string]any{"webhookType": typ, "requestUrl": rc.URL + "/" + typ, "secretToken": "s-" + typ}, &w)
+			settings[typ] = w.ID
 		}
 		var cand ashby.Candidate
 		must(t, c, "candidate.create", map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}, &cand)
@@ -299,9 +302,16 @@ func TestE2EWebhookHireFanOut(t *testing.T) {
 			t.Fatalf("the four events share webhookActionIds: %v", ids)
 		}
 		// The job was created before any setting existed: no jobCreate.
-		time.Sleep(300 * time.Millisecond)
-		if n := len(rc.hits("jobCreate")); n != 0 {
-			t.Fatalf("%d jobCreate deliveries for a job created before the webhook", n)
+		// Events fan out in commit order, so once a job created now has
+		// its delivery, the fixture's job was decided earlier, and its
+		// delivery, had it one, would be listed (pending or not).
+		var later ashby.Job
+		must(t, c, "job.create", map[string]any{"title": "Later", "teamId": f.job.DepartmentID, "locationId": f.job.LocationID}, &later)
+		waitUntil(t, "the later job's jobCreate", 15*time.Second, func() bool { return len(rc.hits("jobCreate")) >= 1 })
+		var ds []webhook.Delivery
+		must(t, c, "webhook.listDeliveries", map[string]any{"webhookId": settings["jobCreate"]}, &ds)
+		if len(ds) != 1 || len(rc.hits("jobCreate")) != 1 || !strings.Contains(string(rc.hits("jobCreate")[0].Body), later.ID) {
+			t.Fatalf("%d jobCreate deliveries (%d received), want only the later job's", len(ds), len(rc.hits("jobCreate")))
 		}
 	})
 }
