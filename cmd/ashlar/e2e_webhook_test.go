@@ -479,9 +479,19 @@ func TestE2EWebhookCrash(t *testing.T) {
 			}()
 		}
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+		ackedNow := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(acked)
+		}
 		const kills = 4
 		for k := range kills {
-			time.Sleep(time.Duration(300+rnd.IntN(1200)) * time.Millisecond)
+			// Kill only once the (re)started server has acknowledged a few
+			// writes, then at a random moment: on a slow machine a fixed
+			// delay could kill it before it ever answered.
+			before := ackedNow()
+			waitUntil(t, "writes acknowledged by the restarted server", 60*time.Second, func() bool { return ackedNow() >= before+5 })
+			time.Sleep(time.Duration(rnd.IntN(600)) * time.Millisecond)
 			mu.Lock()
 			srv.Kill()
 			n := len(acked)
@@ -492,12 +502,11 @@ func TestE2EWebhookCrash(t *testing.T) {
 			srv.Restart()
 			mu.Unlock()
 		}
-		time.Sleep(500 * time.Millisecond)
+		before := ackedNow()
+		waitUntil(t, "writes acknowledged after the last restart", 60*time.Second, func() bool { return ackedNow() >= before+5 })
 		close(stop)
 		writers.Wait()
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
+		n := ackedNow()
 		if n < 20 {
 			t.Fatalf("only %d writes were acknowledged; the test did not exercise much", n)
 		}
