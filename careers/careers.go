@@ -685,6 +685,11 @@ func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.Bo
 		s.message(w, http.StatusServiceUnavailable, snap, "Application not submitted", "We could not reach our hiring system, so your application was not submitted. Please try again in a few minutes.")
 		return
 	}
+	if errors.Is(err, ErrUncertain) {
+		s.log.Error("careers: submit application", "error", err)
+		s.message(w, http.StatusBadGateway, snap, "Application not confirmed", "Our hiring system did not confirm that it received your application. It may have arrived: please wait a few minutes before applying again.")
+		return
+	}
 	ae, ok := ashby.AsError(err)
 	if !ok || ae.Status >= 500 {
 		s.log.Error("careers: submit application", "error", err)
@@ -693,7 +698,17 @@ func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.Bo
 	}
 	errs := webform.FieldErrors(ae)
 	d := s.applyData(w, r, snap, info, vals, errs)
-	if len(errs) == 0 {
+	// A problem the form has no field for (or none named) is said above
+	// the form, so that it is never lost.
+	shown := 0
+	for _, sec := range d.Sections {
+		for _, f := range sec.Fields {
+			if errs[f.Path] != "" {
+				shown++
+			}
+		}
+	}
+	if shown < len(errs) || len(errs) == 0 {
 		d.FormError = ae.Message
 	}
 	if len(staged) > 0 {
