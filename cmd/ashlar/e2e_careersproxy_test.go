@@ -142,7 +142,7 @@ var proxyShotDir = sync.OnceValue(func() string {
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -329,10 +329,16 @@ func TestE2ECareersProxy(t *testing.T) {
 
 		// Restarted with the upstream still down: the cache file serves.
 		proxy.stop()
-		again := startCareersProxy(t, upstream.URL, key, slug, cacheDir, "--refresh", "1h", "--org-name", "Proxied Inc.")
+		// (Behind a proxy that serves it under /careers this time: every
+		// link carries the prefix, as serve's careers site does.)
+		again := startCareersProxy(t, upstream.URL, key, slug, cacheDir, "--refresh", "1h", "--org-name", "Proxied Inc.", "--base-url", "https://jobs.example.com/careers/")
 		again.waitLog(t, "serving the cached board")
-		if code, page := getPage(t, again.URL+"/jobs/"+slug); code != 200 || !strings.Contains(page, "Staff Site Reliability Engineer") || !strings.Contains(page, "Proxied Inc.") {
+		code, page := getPage(t, again.URL+"/jobs/"+slug)
+		if code != 200 || !strings.Contains(page, "Staff Site Reliability Engineer") || !strings.Contains(page, "Proxied Inc.") {
 			t.Fatalf("listing after a restart with the upstream down: %d", code)
+		}
+		if !strings.Contains(page, `href="/careers/jobs/`+slug+`/`+listed.ID+`"`) || !strings.Contains(page, `href="/careers/jobs/_assets/careers.css"`) {
+			t.Errorf("links without the --base-url prefix:\n%s", page)
 		}
 		// A cold start with nothing cached: a clear 503 page.
 		cold := startCareersProxy(t, upstream.URL, key, slug, t.TempDir(), "--refresh", "1h")
