@@ -102,6 +102,9 @@ func runCareers(ctx context.Context, e *env, args []string) error {
 	c.HTTP = &http.Client{Timeout: time.Minute}
 	c.MaxRetries = 3
 	c.MaxBackoff = 5 * time.Second
+	// A visitor waits for a submission: a long Retry-After is an error
+	// page, not minutes of waiting.
+	c.MaxRetryAfter = 10 * time.Second
 	c.OnRetry = func(endpoint string, attempt int, err error, wait time.Duration) {
 		logger.Info("retrying the upstream", "endpoint", endpoint, "attempt", attempt, "wait", wait.Round(time.Millisecond), "error", err)
 	}
