@@ -401,13 +401,15 @@ func (u *Upstream) findBoardID(ctx context.Context, listed []ashby.PublicJob) (s
 }
 
 // current is the copy to serve. Before the first read has finished (a
-// cold start without a cache file) a request waits for one, tried at
-// most every few seconds so that a down upstream is not hammered.
+// cold start without a cache file) one request at a time, at most every
+// few seconds, tries a read itself, so that a crowd of visitors does not
+// hammer a down upstream; the others are told it is unavailable.
 func (u *Upstream) current(ctx context.Context) (*upstreamState, error) {
 	if st := u.state.Load(); st != nil {
 		return st, nil
 	}
-	if time.Since(time.Unix(0, u.lastTry.Load())) > 5*time.Second {
+	last := u.lastTry.Load()
+	if time.Since(time.Unix(0, last)) > 5*time.Second && u.lastTry.CompareAndSwap(last, time.Now().UnixNano()) {
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		err := u.Refresh(rctx)
 		cancel()
