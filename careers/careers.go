@@ -117,7 +117,7 @@ func NewWith(src Source, o Options) (*Site, error) {
 		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
 		takeHomeCSRF:  webform.NewCSRF(o.Secret, "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
 		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
-	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
+	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower, "hasSuffix": strings.HasSuffix}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
 	if err == nil {
 		base, err = webform.ParseFields(base)
