@@ -35,7 +35,7 @@ type Error struct {
 	Message string
 	Status  int
 	Meta    map[string]any
-	// RetryAfter, when set on a 429, becomes a Retry-After header (seconds).
+	// RetryAfter, when set (on a 429 or 503), becomes a Retry-After header (seconds).
 	RetryAfter int
 }
 

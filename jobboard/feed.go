@@ -248,8 +248,9 @@ func (f *Feeds) serve(w http.ResponseWriter, r *http.Request) {
 		st, err = f.snapshot(r.Context(), fd)
 	}
 	if err != nil {
-		f.opts.Log.Error("partner feed", "error", err, "request_id", rid)
-		rpc.WriteError(w, rid, &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError, Message: "Internal error; quote the request id when reporting it."})
+		e, logged := rpc.Failure(err)
+		f.opts.Log.Error("partner feed", "error", logged, "request_id", rid)
+		rpc.WriteError(w, rid, e)
 		return
 	}
 	v := st.json

@@ -316,8 +316,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	st, err := h.current(r.Context(), strings.ToLower(r.PathValue("name")))
 	rid, _ := rpc.RequestIDFrom(r.Context())
 	if err != nil {
-		h.opts.Log.Error("posting API", "error", err, "request_id", rid)
-		rpc.WriteError(w, rid, &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError, Message: "Internal error; quote the request id when reporting it."})
+		e, logged := rpc.Failure(err)
+		h.opts.Log.Error("posting API", "error", logged, "request_id", rid)
+		rpc.WriteError(w, rid, e)
 		return
 	}
 	if st.notFound {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/store"
 )
 
 // Authenticator resolves an API key secret to its principal. It returns
@@ -295,11 +296,31 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 for a
+// database that cannot serve right now: long enough for PostgreSQL to
+// restart, short enough that clients notice its return soon.
+const retryAfterUnavailable = 5
+
 func (s *Server) internal(w http.ResponseWriter, c *Call, err error) outcome {
-	out := s.fail(w, c, &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError,
-		Message: "Internal error; quote the request id when reporting it."})
-	out.err = err
+	e, logged := Failure(err)
+	out := s.fail(w, c, e)
+	out.err = logged
 	return out
+}
+
+// Failure is the answer to an unexpected failure err, and the error to
+// log. A database that cannot serve right now (store.Unavailable: down,
+// restarting, full, read-only) is not the request's fault and not a bug:
+// 503 service_unavailable with Retry-After, and the log line names the
+// cause. Anything else is a 500 internal_error. The client sees neither
+// err nor the cause. Non-RPC handlers (the posting API) answer with it too.
+func Failure(err error) (*ashby.Error, error) {
+	if reason, ok := store.Unavailable(err); ok {
+		return &ashby.Error{Code: ashby.CodeUnavailable, Status: http.StatusServiceUnavailable, RetryAfter: retryAfterUnavailable,
+			Message: fmt.Sprintf("The service is temporarily unavailable; retry after %d seconds.", retryAfterUnavailable)}, fmt.Errorf("database unavailable (%s): %w", reason, err)
+	}
+	return &ashby.Error{Code: ashby.CodeInternal, Status: http.StatusInternalServerError,
+		Message: "Internal error; quote the request id when reporting it."}, err
 }
 
 // ErrorBody is Ashby's error envelope: errorInfo plus the legacy errors

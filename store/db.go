@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -119,12 +120,33 @@ func sqliteOpenError(path string, err error) error {
 			reason = fmt.Sprintf("its directory %s does not exist", dir)
 		} else if !st.IsDir() {
 			reason = fmt.Sprintf("%s is not a directory", dir)
+		} else {
+			reason = notWritable(path, dir)
 		}
 	}
 	if reason != "" {
 		return fmt.Errorf("open SQLite database %s: %s (%w)", path, reason, err)
 	}
 	return fmt.Errorf("open SQLite database %s: %w", path, err)
+}
+
+// notWritable says why SQLite cannot write the database file or create
+// its -wal and -shm files beside it, or "" if it can. SQLite's own message
+// is only "unable to open database file".
+func notWritable(path, dir string) string {
+	const wOK = 2 // access(2)'s W_OK
+	for _, p := range []string{path, dir} {
+		if _, err := os.Stat(p); err != nil {
+			continue // a file not created yet
+		}
+		switch err := syscall.Access(p, wOK); {
+		case errors.Is(err, syscall.EROFS):
+			return fmt.Sprintf("%s is on a read-only file system", p)
+		case err != nil:
+			return fmt.Sprintf("%s is read-only for this user (SQLite writes the file and creates -wal and -shm files in its directory)", p)
+		}
+	}
+	return ""
 }
 
 // Options adjust Open.

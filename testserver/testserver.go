@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,6 +101,7 @@ func Start(t testing.TB, engine store.Engine, o Options) *Server {
 	// Registered before starting, so that a start that fails the test
 	// (a timeout) still stops the process instead of orphaning it.
 	t.Cleanup(s.Stop)
+	collectServer(s)
 	s.start()
 	return s
 }
@@ -214,6 +216,16 @@ func (s *Server) Stop() {
 	}
 }
 
+// Signal sends sig to the server process (0: checks that it runs).
+func (s *Server) Signal(sig os.Signal) error {
+	select {
+	case <-s.done:
+		return os.ErrProcessDone
+	default:
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
 // Kill stops the server with SIGKILL, as a crash would.
 func (s *Server) Kill() {
 	s.cmd.Process.Kill()
@@ -241,6 +253,9 @@ func (s *Server) CLI(args ...string) string {
 // --password-stdin).
 func (s *Server) CLIInput(stdin string, args ...string) string {
 	s.t.Helper()
+	if slices.Contains(args, "--password-stdin") {
+		RegisterSecret(s.t, "password", strings.TrimSpace(stdin))
+	}
 	out, errOut, err := s.tryCLI(strings.NewReader(stdin), args...)
 	if err != nil {
 		s.t.Fatalf("ashlar %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
@@ -262,6 +277,7 @@ func (s *Server) tryCLI(stdin io.Reader, args ...string) (string, string, error)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errOut, stdin
 	err := cmd.Run()
+	collectCLI(errOut.String())
 	return out.String(), errOut.String(), err
 }
 
@@ -283,7 +299,9 @@ func (s *Server) NewOrg() (slug, key string) {
 
 // Key creates an API key in the organization with the given scopes.
 func (s *Server) Key(slug, scopes string) string {
-	return strings.TrimSpace(s.CLI("apikey", "create", "--org", slug, "--name", "test key "+scopes, "--scopes", scopes))
+	key := strings.TrimSpace(s.CLI("apikey", "create", "--org", slug, "--name", "test key "+scopes, "--scopes", scopes))
+	RegisterSecret(s.t, "api-key", key)
+	return key
 }
 
 // Client returns an API client for key.

@@ -74,6 +74,9 @@ func startCareersProxy(t *testing.T, upstream, key, board, cacheDir string, extr
 		<-scanned
 		close(p.done)
 	}()
+	// For the secrets check (TestMain), once it has stopped: it holds the
+	// upstream's API key and logs at debug.
+	t.Cleanup(func() { testserver.CollectOutput(p.Logs()) })
 	t.Cleanup(p.stop)
 	t.Cleanup(func() {
 		if strings.Contains(p.Logs(), "DATA RACE") {

@@ -60,6 +60,7 @@ func cli(t *testing.T, dir string, env []string, args ...string) cliResult {
 		cmd.Stdout = full
 	}
 	err := cmd.Run()
+	testserver.CollectOutput(errOut.String())
 	code := 0
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {

@@ -74,6 +74,12 @@ func startListen(t *testing.T, env []string, args ...string) *listener {
 		l.cmd.Wait()
 		close(l.done)
 	}()
+	// Runs after l.kill (cleanups run last-registered first).
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		testserver.CollectOutput(l.logs.String())
+	})
 	t.Cleanup(l.kill)
 	select {
 	case l.URL = <-urlc:

@@ -65,7 +65,9 @@ func syncCmdAny(t *testing.T, srv *testserver.Server, key, into string, args ...
 	cmd.Stdin = strings.NewReader(key + "\n")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	testserver.CollectOutput(errOut.String())
+	if err != nil {
 		t.Fatalf("ashlar sync %v: %v\n%s\n%s", args, err, out.String(), errOut.String())
 	}
 	rows := map[string]syncRow{}

@@ -66,6 +66,12 @@ func (w *webClient) signIn(email, password string) *http.Response {
 	w.t.Helper()
 	w.do("GET", "/app/signin", nil)
 	r, _ := w.do("POST", "/app/signin", url.Values{"email": {email}, "password": {password}})
+	// The session cookie is a secret no log may show (TestMain).
+	for _, c := range r.Cookies() {
+		if c.Name == "ashlar_session" && c.Value != "" {
+			testserver.RegisterSecret(w.t, "session-cookie", c.Value)
+		}
+	}
 	return r
 }
 

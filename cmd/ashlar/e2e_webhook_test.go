@@ -450,7 +450,8 @@ func TestE2EWebhookCrash(t *testing.T) {
 		must(t, c, "department.create", map[string]any{"name": "Crash"}, &d)
 		var l ashby.Location
 		must(t, c, "location.create", map[string]any{"name": "Nowhere", "type": "Location"}, &l)
-		must(t, c, "webhook.create", map[string]any{"webhookType": "jobCreate", "requestUrl": rc.URL + "/jobs", "secretToken": "crash"}, nil)
+		secret := testserver.Secret(t, "webhook")
+		must(t, c, "webhook.create", map[string]any{"webhookType": "jobCreate", "requestUrl": rc.URL + "/jobs", "secretToken": secret}, nil)
 
 		var mu sync.Mutex
 		acked := map[string]bool{} // job ids whose job.create returned
@@ -553,7 +554,7 @@ func TestE2EWebhookCrash(t *testing.T) {
 		}
 		t.Logf("%s: %d acknowledged jobs, %d events delivered, %d duplicates, %d kills", engine, n, len(delivered()), dups, kills)
 		for _, h := range rc.hits("jobCreate") {
-			if !webhook.Verify("crash", h.Body, h.Signature) {
+			if !webhook.Verify(secret, h.Body, h.Signature) {
 				t.Fatal("a delivery's signature does not verify")
 			}
 		}
