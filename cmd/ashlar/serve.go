@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ func serveCommand() *command {
 // each its settings explicitly.
 type serveConfig struct {
 	DB, Addr, BaseURL, MetricsAddr string
+	PprofAddr                      string
 	LogFormat, LogLevel            string
 	Demo                           bool
 	DemoCandidates                 int
@@ -52,6 +54,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; :8080 for every interface)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of this server, used in the links it hands out: an absolute http(s) URL, with a path prefix when a proxy serves Ashlar under one (default: http://ADDR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (HOST:PORT) instead of on --addr")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address (HOST:PORT), for diagnosing performance; keep it on a private interface (default: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug (also logs every careers site, posting API and other page request), info, warn or error")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo organization once, print its API key (the same on every restart) and URLs, and allow webhooks and partner calls to private addresses")
@@ -164,6 +167,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer metricsLn.Close()
 	}
 
+	if c.PprofAddr != "" {
+		pln, err := net.Listen("tcp", c.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--pprof-addr): %w", c.PprofAddr, err)
+		}
+		stop := servePprof(pln, logger)
+		defer stop()
+		e.say(fmt.Sprintf("profiler on http://%s/debug/pprof/", pln.Addr()), "profiler listening", "addr", pln.Addr().String())
+	}
+
 	reg := newRegistry(db)
 	srv, err := assemble(ctx, e, &c, db, logger, reg, baseURL)
 	if err != nil {
@@ -269,16 +282,33 @@ func readableDurations(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// servePprof serves Go's profiler on its own listener until stop is
+// called; it is never mounted on the API's address.
+func servePprof(ln net.Listener, log *slog.Logger) (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serveOn(ln, mux, log, "profiler listener")
+}
+
 // serveMetrics serves /metrics on its own listener until stop is called.
 func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return serveOn(ln, mux, log, "metrics listener")
+}
+
+// serveOn serves h on ln until stop is called.
+func serveOn(ln net.Listener, h http.Handler, log *slog.Logger, what string) (stop func()) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener", "error", err)
+			log.Error(what, "error", err)
 		}
 	}()
 	return func() {
