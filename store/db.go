@@ -64,6 +64,14 @@ type DB struct {
 	// SyncTokenTTL and CursorTTL bound how long tokens stay usable.
 	SyncTokenTTL time.Duration
 	CursorTTL    time.Duration
+	// PageBytes is a list page's byte budget (0: DefaultPageBytes).
+	PageBytes int
+
+	pages *pageCache // nil: off
+	// versions and marksRead share reads of kinds' versions and of the
+	// change markers among concurrent requests.
+	versions  freshReads[versionRead]
+	marksRead freshRead[marks]
 }
 
 // Default token lifetimes; see docs/sync.md.
@@ -133,6 +141,9 @@ type Options struct {
 	// faster, and in WAL mode such a crash may lose the last transactions
 	// (never corrupt the database).
 	SQLiteSynchronous string
+	// PageCacheBytes bounds the memory kept for list pages (0:
+	// DefaultPageCacheBytes; negative: no cache).
+	PageCacheBytes int
 }
 
 // Open opens the database the DSN names with the default options. It does
@@ -154,6 +165,12 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{engine: engine, dsn: dsn, Now: time.Now, SyncTokenTTL: DefaultSyncTokenTTL, CursorTTL: DefaultCursorTTL}
+	switch {
+	case o.PageCacheBytes == 0:
+		db.pages = newPageCache(DefaultPageCacheBytes)
+	case o.PageCacheBytes > 0:
+		db.pages = newPageCache(o.PageCacheBytes)
+	}
 	switch engine {
 	case Postgres:
 		p, err := sql.Open("pgx", target)
@@ -604,7 +621,7 @@ func (db *DB) Horizon(ctx context.Context) (int64, error) {
 		q = `SELECT value + 1 FROM counters WHERE name = 'chg'`
 	}
 	var h int64
-	if err := db.r.QueryRowContext(ctx, q).Scan(&h); err != nil {
+	if err := db.QueryRowContext(ctx, q).Scan(&h); err != nil {
 		return 0, fmt.Errorf("read change horizon: %w", err)
 	}
 	return h, nil
@@ -651,6 +668,7 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	forgetMarks(ctx)
 	if len(tx.unprepared) > 0 {
 		db.prepareWrites(ctx, tx.unprepared)
 	}
