@@ -20,7 +20,8 @@
 // With -compare URL (a bench/bytes server), the scenario's response bytes
 // are captured from Ashlar and uploaded to that server, and the two are
 // measured in alternating rounds; each round's ratio is reported, and
-// the median. Only the single-page scenarios compare.
+// the median. Only the single-page scenarios compare. With -rounds 0 the
+// page is only uploaded, for measuring both servers with wrk.
 package main
 
 import (
@@ -312,7 +313,10 @@ func compare(cl *client, c *config, sc *scenario) {
 		fatalf("upload the page to %s: %v %v", c.compare, err, resp)
 	}
 	resp.Body.Close()
-	fmt.Printf("captured %s (%d bytes); comparing with %s\n", sc.page.path, len(body), c.compare)
+	fmt.Printf("captured %s (%d bytes) and uploaded it to %s\n", sc.page.path, len(body), c.compare)
+	if c.rounds == 0 {
+		return // -rounds 0: only upload, for another load generator (wrk)
+	}
 	var ratios, a, b []float64
 	for r := 0; r < c.rounds; r++ {
 		ra := run(cl, c.url, sc, c)
