@@ -40,6 +40,7 @@ type serveConfig struct {
 	TrustedProxies                 string
 	trusted                        rpc.Proxies
 	SQLiteSynchronous              string
+	ListCacheMB                    int
 	PublicBodyTimeout              time.Duration
 	SyncTokenTTL                   time.Duration
 
@@ -63,6 +64,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "API requests per second allowed per key before 429 (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none; the peer is the client)")
+	fs.IntVar(&c.ListCacheMB, "list-cache-mb", store.DefaultPageCacheBytes>>20, "memory kept for list pages served again while their kind is unchanged, in MB (0: no cache)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite only: full makes every acknowledged write durable even if the OS crashes or the power fails; normal is faster, and such a crash may lose the last writes (see BENCHMARKS.md)")
 	fs.DurationVar(&c.PublicBodyTimeout, "public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it may hold (at most 2 minutes)")
 	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
@@ -149,7 +151,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// Status lines become log records too, whatever --log-level.
 		e.log = slog.New(newLogHandler(e.stderr, "json", slog.LevelInfo))
 	}
-	db, err := openDBWith(ctx, e, c.DB, createDB, store.Options{SQLiteSynchronous: c.SQLiteSynchronous})
+	db, err := openDBWith(ctx, e, c.DB, createDB, store.Options{SQLiteSynchronous: c.SQLiteSynchronous, PageCacheBytes: pageCacheBytes(c.ListCacheMB)})
 	if err != nil {
 		return err
 	}
@@ -327,4 +329,13 @@ func serveOn(ln net.Listener, h http.Handler, log *slog.Logger, what string) (st
 		hs.Shutdown(ctx)
 		<-done
 	}
+}
+
+// pageCacheBytes turns --list-cache-mb into store.Options.PageCacheBytes,
+// where 0 means the default and a negative number no cache.
+func pageCacheBytes(mb int) int {
+	if mb <= 0 {
+		return -1
+	}
+	return mb << 20
 }
