@@ -86,8 +86,11 @@ func (db *DB) version(ctx context.Context, org, kind string) (v kindVersion, hor
 func deletesCounter(org, kind string) string { return "del:" + org + ":" + kind }
 
 // DefaultPageCacheBytes bounds the page cache unless Options say
-// otherwise: about 500 pages of 100 candidates.
-const DefaultPageCacheBytes = 32 << 20
+// otherwise: about 200 pages of 100 candidates. Go's collector lets the
+// heap grow to twice what is live, so the cache costs about twice this
+// in resident memory; 32 MB took the server to 144 MB of anonymous
+// memory under list load (BENCHMARKS.md).
+const DefaultPageCacheBytes = 16 << 20
 
 type pageCache struct {
 	mu    sync.Mutex
