@@ -154,7 +154,7 @@ func (db *DB) readMarks(ctx context.Context) (marks, error) {
 	if db.engine == SQLite {
 		q = `SELECT COALESCE((SELECT value FROM counters WHERE name = $1), 0), (SELECT value FROM counters WHERE name = 'chg')`
 	}
-	if err := db.QueryRowContext(ctx, q, apiKeysCounter).Scan(&m.keys, &m.chg); err != nil {
+	if err := db.smallRead(ctx, q, apiKeysCounter).Scan(&m.keys, &m.chg); err != nil {
 		return m, fmt.Errorf("read change markers: %w", err)
 	}
 	return m, nil

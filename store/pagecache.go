@@ -70,7 +70,7 @@ func (db *DB) version(ctx context.Context, org, kind string) (v kindVersion, hor
 				(SELECT value + 1 FROM counters WHERE name = 'chg')`
 		}
 		var r versionRead
-		if err := db.QueryRowContext(ctx, q, org, kind, deletesCounter(org, kind)).Scan(&r.v.maxChg, &r.v.dels, &r.horizon); err != nil {
+		if err := db.smallRead(ctx, q, org, kind, deletesCounter(org, kind)).Scan(&r.v.maxChg, &r.v.dels, &r.horizon); err != nil {
 			return r, fmt.Errorf("read %s version: %w", kind, err)
 		}
 		return r, nil
