@@ -57,6 +57,7 @@ type DB struct {
 	// stmts caches prepared reads; wstmts statements prepared on SQLite's
 	// single write connection.
 	stmts, wstmts stmtCache
+	smallStmts    stmtCache // prepared on small
 	dsn           string
 	path          string // the SQLite file
 	sqliteSync    string // the write connection's synchronous setting: FULL or NORMAL
@@ -258,6 +259,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.stmts.close()
 	db.wstmts.close()
+	db.smallStmts.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -326,10 +328,18 @@ func (db *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 // version): on SQLite on connections that do not map the database (see
 // OpenWith), elsewhere as QueryRowContext.
 func (db *DB) smallRead(ctx context.Context, q string, args ...any) *sql.Row {
-	if db.small != nil {
-		return db.small.QueryRowContext(ctx, q, args...)
+	if db.small == nil {
+		return db.QueryRowContext(ctx, q, args...)
 	}
-	return db.QueryRowContext(ctx, q, args...)
+	st, ok := db.smallStmts.get(q)
+	if !ok {
+		var err error
+		if st, err = db.small.PrepareContext(ctx, q); err != nil {
+			return db.small.QueryRowContext(ctx, q, args...) // reports the error
+		}
+		st = db.smallStmts.add(q, st)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
