@@ -107,12 +107,12 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 	if job.Status == ashby.JobArchived {
 		return nil, ashby.Errorf("job_archived", "Job %s is archived and takes no applications", job.ID)
 	}
-	existing, err := Applications.Find(ctx, tx, org, store.Filter{Ref: cand.ID, Parent: job.ID, IncludeArchived: true, Limit: 1})
+	existing, err := applicationFor(ctx, tx, org, cand, job.ID)
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) > 0 {
-		return nil, ashby.Errorf("application_already_exists", "Candidate %s already has application %s for this job", cand.ID, existing[0].ID)
+	if existing != nil {
+		return nil, ashby.Errorf("application_already_exists", "Candidate %s already has application %s for this job", cand.ID, existing.ID)
 	}
 	planID := n.PlanID
 	if planID == "" {
@@ -201,6 +201,24 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 		return nil, err
 	}
 	return app, nil
+}
+
+// applicationFor returns the candidate's application for a job, or nil.
+// It reads the candidate's applications by id: a query filtering the
+// kind by candidate and job was planned, on a database without planner
+// statistics, as a scan of all the job's applications, which made
+// seeding quadratic (9 minutes for 100,000 on PostgreSQL).
+func applicationFor(ctx context.Context, q store.Q, org string, cand *ashby.Candidate, jobID string) (*ashby.Application, error) {
+	apps, err := Applications.GetMany(ctx, q, org, cand.ApplicationIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range cand.ApplicationIDs {
+		if a := apps[id]; a != nil && a.Job.ID == jobID {
+			return a, nil
+		}
+	}
+	return nil, nil
 }
 
 func startStage(stages []*ashby.InterviewStage, want string) (*ashby.InterviewStage, error) {

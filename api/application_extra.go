@@ -90,12 +90,16 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 			return nil // already there
 		}
 		if job.ID != app.Job.ID {
-			dup, err := Applications.Find(ctx, tx, org, store.Filter{Ref: app.Candidate.ID, Parent: job.ID, IncludeArchived: true, Limit: 1})
-			if err != nil {
+			var dup *ashby.Application
+			cand, err := Candidates.Get(ctx, tx, org, app.Candidate.ID)
+			if err == nil {
+				dup, err = applicationFor(ctx, tx, org, cand, job.ID)
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			if len(dup) > 0 {
-				return ashby.Errorf("application_already_exists", "Candidate %s already has application %s for job %s", app.Candidate.ID, dup[0].ID, job.ID)
+			if dup != nil {
+				return ashby.Errorf("application_already_exists", "Candidate %s already has application %s for job %s", app.Candidate.ID, dup.ID, job.ID)
 			}
 		}
 		actor, err := s.actingUser(ctx, tx, c)

@@ -262,12 +262,12 @@ func (s *Service) SubmitApplicationForm(ctx context.Context, org string, in Subm
 				return err
 			}
 		}
-		existing, err := Applications.Find(ctx, tx, org, store.Filter{Ref: cand.ID, Parent: posting.JobID, IncludeArchived: true, Limit: 1})
+		existing, err := applicationFor(ctx, tx, org, cand, posting.JobID)
 		if err != nil {
 			return err
 		}
-		if len(existing) > 0 {
-			sub.ApplicationID = existing[0].ID
+		if existing != nil {
+			sub.ApplicationID = existing.ID
 		} else {
 			app, err := s.CreateApplication(ctx, tx, org, NewApplication{CandidateID: cand.ID, JobID: posting.JobID, SourceID: sourceID,
 				PostingID: posting.ID, ClientIP: in.ClientIP, UserAgent: sub.UserAgent})

@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ type Service struct {
 	admins           sync.Map // org id → the user id orgAdmin chose
 	// keyUsed is when this process last recorded each key's use.
 	keyUsed sync.Map
+	keys    keyCache
 }
 
 // New returns a Service on db.
@@ -80,20 +82,73 @@ func (s *Service) API() *rpc.API {
 	return a
 }
 
-// Authenticate resolves an API key (rpc.Authenticator). Keys are looked
-// up on every request so that revocation takes effect at once.
+// Authenticate resolves an API key (rpc.Authenticator). Keys found are
+// kept in memory, valid while the database's API keys version has not
+// moved: every request reads the version afresh (one read shared by
+// concurrent requests, see store.DB.APIKeysVersion), and a revocation
+// in any process moves it, so a revoked key is refused from the next
+// request on.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*rpc.Principal, error) {
-	k, err := s.DB.APIKeyBySecret(ctx, secret)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != nil) {
-		return nil, rpc.ErrUnknownKey
-	}
+	ver, err := s.DB.APIKeysVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.touchKey(ctx, k); err != nil {
-		s.Log.Warn("record API key use", "key", k.ID, "error", err)
+	sum := sha256.Sum256([]byte(secret))
+	p := s.keys.get(sum, ver)
+	if p == nil {
+		k, err := s.DB.APIKeyBySecret(ctx, secret)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && k.RevokedAt != nil) {
+			return nil, rpc.ErrUnknownKey
+		}
+		if err != nil {
+			return nil, err
+		}
+		p = &cachedKey{key: k, principal: rpc.Principal{OrgID: k.OrgID, KeyID: k.ID, KeyTitle: k.Title, KeyCreated: k.CreatedAt, UserID: k.UserID, Permissions: k.Permissions}}
+		// Looked up after ver was read: a revocation since then either
+		// showed in the lookup or has moved the version.
+		s.keys.put(sum, ver, p)
 	}
-	return &rpc.Principal{OrgID: k.OrgID, KeyID: k.ID, KeyTitle: k.Title, KeyCreated: k.CreatedAt, UserID: k.UserID, Permissions: k.Permissions}, nil
+	if err := s.touchKey(ctx, p.key); err != nil {
+		s.Log.Warn("record API key use", "key", p.key.ID, "error", err)
+	}
+	principal := p.principal // each call gets its own copy
+	return &principal, nil
+}
+
+// keyCache holds the keys found at one API keys version.
+type keyCache struct {
+	mu   sync.Mutex
+	ver  int64
+	keys map[[sha256.Size]byte]*cachedKey
+}
+
+type cachedKey struct {
+	key       *store.APIKey
+	principal rpc.Principal
+}
+
+// maxCachedKeys bounds the key cache; past it, it starts over.
+const maxCachedKeys = 10000
+
+func (c *keyCache) get(sum [sha256.Size]byte, ver int64) *cachedKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ver != ver {
+		c.keys, c.ver = nil, ver
+	}
+	return c.keys[sum]
+}
+
+func (c *keyCache) put(sum [sha256.Size]byte, ver int64, k *cachedKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ver != ver {
+		return // the version moved while the key was looked up
+	}
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = map[[sha256.Size]byte]*cachedKey{}
+	}
+	c.keys[sum] = k
 }
 
 // notFound turns store.ErrNotFound into Ashby's "<what>_not_found".

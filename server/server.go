@@ -118,7 +118,8 @@ func (s *Server) Handler() http.Handler {
 	return rpc.WithRequestID(rpc.WithClientIP(s.config.TrustedProxies, s.guard(s.observe(s.Mux))))
 }
 
-// guard sets the headers every response carries and answers 404 for a
+// guard sets the headers every response carries, gives the request its
+// store.WithRequest state, and answers 404 for a
 // path or query holding a NUL character or invalid UTF-8: no page or
 // endpoint has such an address, and PostgreSQL cannot compare such text
 // with what it stores (SQLite compares it wrongly), so it must never
@@ -138,7 +139,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				Message: "Nothing is at this address: it contains a NUL character or invalid UTF-8."})
 			return
 		}
-		next.ServeHTTP(w, r)
+		// The request's reads share what they read of the database's
+		// state (store.WithRequest).
+		next.ServeHTTP(w, r.WithContext(store.WithRequest(r.Context())))
 	})
 }
 

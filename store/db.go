@@ -58,6 +58,7 @@ type DB struct {
 	// stmts caches prepared reads; wstmts statements prepared on SQLite's
 	// single write connection.
 	stmts, wstmts stmtCache
+	smallStmts    stmtCache // prepared on small
 	dsn           string
 	path          string // the SQLite file
 	sqliteSync    string // the write connection's synchronous setting: FULL or NORMAL
@@ -67,6 +68,17 @@ type DB struct {
 	// SyncTokenTTL and CursorTTL bound how long tokens stay usable.
 	SyncTokenTTL time.Duration
 	CursorTTL    time.Duration
+	// PageBytes is a list page's byte budget (0: DefaultPageBytes).
+	PageBytes int
+
+	pages *pageCache // nil: off
+	// small (SQLite) serves the small per-request reads without mmap;
+	// nil on PostgreSQL.
+	small *sql.DB
+	// versions and marksRead share reads of kinds' versions and of the
+	// change markers among concurrent requests.
+	versions  freshReads[versionRead]
+	marksRead freshRead[marks]
 }
 
 // Default token lifetimes; see docs/sync.md.
@@ -157,6 +169,9 @@ type Options struct {
 	// faster, and in WAL mode such a crash may lose the last transactions
 	// (never corrupt the database).
 	SQLiteSynchronous string
+	// PageCacheBytes bounds the memory kept for list pages (0:
+	// DefaultPageCacheBytes; negative: no cache).
+	PageCacheBytes int
 }
 
 // Open opens the database the DSN names with the default options. It does
@@ -178,6 +193,12 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		return nil, err
 	}
 	db := &DB{engine: engine, dsn: dsn, sqliteSync: sync, Now: time.Now, SyncTokenTTL: DefaultSyncTokenTTL, CursorTTL: DefaultCursorTTL}
+	switch {
+	case o.PageCacheBytes == 0:
+		db.pages = newPageCache(DefaultPageCacheBytes)
+	case o.PageCacheBytes > 0:
+		db.pages = newPageCache(o.PageCacheBytes)
+	}
 	switch engine {
 	case Postgres:
 		p, err := sql.Open("pgx", target)
@@ -196,13 +217,18 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		q := url.Values{}
 		// mmap lets readers use the OS page cache directly instead of a
 		// pread per database page, which dominated list reads in profiles.
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)", "cache_size(-16000)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)"} {
 			q.Add("_pragma", p)
 		}
 		// synchronous=FULL syncs the WAL at every commit, so that a write
 		// the API acknowledged survives a crash of the OS; readers write
-		// nothing, so theirs does not matter.
-		wq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "synchronous("+sync+")")}
+		// nothing, so theirs does not matter. The page cache is anonymous
+		// memory of the process, per connection: the writer keeps 16 MB
+		// (the index pages its writes touch), readers 2 MB each, since
+		// they read the database through mmap (file-backed memory the
+		// kernel can reclaim) and cache only pages read from the WAL.
+		wq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "synchronous("+sync+")", "cache_size(-16000)")}
+		q.Add("_pragma", "cache_size(-2000)")
 		// _txlock=immediate takes the write lock at BEGIN, so a transaction
 		// never fails half-way because another process started writing.
 		w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
@@ -222,7 +248,24 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxLifetime(0)
-		db.w, db.r, db.path = w, r, path
+		// The per-request reads of the change markers and of a kind's
+		// version (fresh.go, pagecache.go) touch a few pages. Through mmap
+		// each read transaction after a write that grew the file unmaps
+		// and maps the whole database again: in a profile of 32 clients
+		// creating candidates that munmap was an eighth of the server's
+		// CPU. These reads get connections of their own that read with
+		// pread into a small page cache.
+		mq := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "mmap_size(0)", "cache_size(-2000)", "query_only(1)"}}
+		m, err := sql.Open("sqlite", "file:"+path+"?"+mq.Encode())
+		if err != nil {
+			w.Close()
+			r.Close()
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		m.SetMaxOpenConns(2)
+		m.SetMaxIdleConns(2)
+		m.SetConnMaxLifetime(0)
+		db.w, db.r, db.small, db.path = w, r, m, path
 	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -238,9 +281,13 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.stmts.close()
 	db.wstmts.close()
+	db.smallStmts.close()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
+	}
+	if db.small != nil {
+		err = errors.Join(err, db.small.Close())
 	}
 	return err
 }
@@ -298,6 +345,25 @@ func (db *DB) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	}
 	return db.r.QueryContext(ctx, q, args...)
 }
+
+// smallRead runs a read of a few pages (the change markers, a kind's
+// version): on SQLite on connections that do not map the database (see
+// OpenWith), elsewhere as QueryRowContext.
+func (db *DB) smallRead(ctx context.Context, q string, args ...any) *sql.Row {
+	if db.small == nil {
+		return db.QueryRowContext(ctx, q, args...)
+	}
+	st, ok := db.smallStmts.get(q)
+	if !ok {
+		var err error
+		if st, err = db.small.PrepareContext(ctx, q); err != nil {
+			return db.small.QueryRowContext(ctx, q, args...) // reports the error
+		}
+		st = db.smallStmts.add(q, st)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
 func (db *DB) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	if st := db.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -629,7 +695,7 @@ func (db *DB) Horizon(ctx context.Context) (int64, error) {
 		q = `SELECT value + 1 FROM counters WHERE name = 'chg'`
 	}
 	var h int64
-	if err := db.r.QueryRowContext(ctx, q).Scan(&h); err != nil {
+	if err := db.QueryRowContext(ctx, q).Scan(&h); err != nil {
 		return 0, fmt.Errorf("read change horizon: %w", err)
 	}
 	return h, nil
@@ -698,6 +764,7 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool
 		db.endRelaxedSQLite(pinned)
 		pinned = nil
 	}
+	forgetMarks(ctx)
 	if len(tx.unprepared) > 0 {
 		db.prepareWrites(ctx, tx.unprepared)
 	}

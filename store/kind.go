@@ -347,12 +347,23 @@ func (k Kind[T]) Delete(ctx context.Context, tx *Tx, org, id string) error {
 			return err
 		}
 	}
+	// On SQLite the change counter moves on every write of a document,
+	// deletions included: cached pages rely on it (see pagecache.go).
+	if _, err := tx.ChangeTx(ctx); err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE org_id = $1 AND kind = $2 AND id = $3`, org, k.Name, id)
 	if err != nil {
 		return fmt.Errorf("delete %s %s: %w", k.Name, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
+	}
+	// A deletion leaves no change position behind: the kind's deletion
+	// counter is what tells cached list pages that it changed.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1`, deletesCounter(org, k.Name)); err != nil {
+		return fmt.Errorf("delete %s %s: count the deletion: %w", k.Name, id, err)
 	}
 	tx.written = append(tx.written, Written{Org: org, Kind: k.Name, ID: id, Deleted: true, Before: before})
 	tx.remember(org, k.Name, id, nil)

@@ -216,7 +216,8 @@ func (db *DB) APIKeys(ctx context.Context, orgID string) ([]*APIKey, error) {
 }
 
 // RevokeAPIKey revokes a key of the organization. It takes effect on the
-// next request: keys are looked up on every request, never cached.
+// next request, in every process: it moves APIKeysVersion, which a cache
+// of keys checks on every request.
 func (tx *Tx) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL`, orgID, keyID, Millis(tx.db.Now()))
 	if err != nil {
@@ -224,6 +225,11 @@ func (tx *Tx) RevokeAPIKey(ctx context.Context, orgID, keyID string) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
+	}
+	// Caches of keys (the API's) check this counter on every request.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1`, apiKeysCounter); err != nil {
+		return fmt.Errorf("revoke API key: %w", err)
 	}
 	return nil
 }

@@ -73,6 +73,12 @@ type Page struct {
 // MaxLimit is the largest (and default) page size, as in Ashby.
 const MaxLimit = 100
 
+// DefaultPageBytes is a list page's byte budget: a page whose documents
+// would pass it ends early, with moreDataAvailable and a cursor after its
+// last document (a page always holds at least one document), so that no
+// request makes the server hold more than about this much of them.
+const DefaultPageBytes = 4 << 20
+
 // List returns one page.
 func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 	limit := s.Limit
@@ -106,14 +112,19 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 		}
 		mode = typeIncrCursor
 		cur = token{from: t.from, horizon: h}
-	default:
+	}
+	first := s.Cursor == ""
+
+	// Full-sync pages go through the page cache (pagecache.go); others
+	// read the horizon a first page carries.
+	useCache := db.pages != nil && mode == typeFullCursor
+	if !useCache && mode == typeFullCursor && first {
 		h, err := db.Horizon(ctx)
 		if err != nil {
 			return nil, err
 		}
-		cur = token{horizon: h}
+		cur.horizon = h
 	}
-	first := s.Cursor == ""
 
 	w := where{args: []any{s.Org, s.Kind}}
 	w.add("org_id = $1 AND kind = $2")
@@ -150,51 +161,123 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 	posCol := strings.SplitN(order, ",", 2)[0]
 	w.args = append(w.args, limit+1)
 	query := fmt.Sprintf(`SELECT doc, %s, id FROM docs WHERE %s ORDER BY %s LIMIT $%d`, posCol, w.sql(), order, len(w.args))
-	rows, err := db.QueryContext(ctx, query, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
+
+	var cp *cachedPage
+	if useCache {
+		var err error
+		if cp, cur.horizon, err = db.cachedPage(ctx, s, query, w.args, limit, first, cur.horizon); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if cp, err = db.readPage(ctx, s.Kind, query, w.args, limit); err != nil {
+			return nil, err
+		}
 	}
-	defer rows.Close()
-	page := &Page{Docs: make([][]byte, 0, limit)}
-	var lastPos int64
-	var lastID string
-	// Documents are copied into one growing buffer rather than one
-	// allocation each; ends records where each document stops.
-	var buf []byte
-	ends := make([]int, 0, limit)
-	for rows.Next() {
-		if len(ends) == limit {
-			page.MoreDataAvailable = true
-			break
-		}
-		var doc sql.RawBytes
-		if err := rows.Scan(&doc, &lastPos, &lastID); err != nil {
-			return nil, fmt.Errorf("list %s: %w", s.Kind, err)
-		}
-		if buf == nil {
-			buf = make([]byte, 0, len(doc)*limit+limit)
-		}
-		buf = append(buf, doc...)
-		ends = append(ends, len(buf))
-	}
+	// The documents stay in the page's buffer, which the cache may share
+	// with other requests: each gets its own slice of them, each document
+	// capped so that an append copies it.
+	page := &Page{Docs: make([][]byte, len(cp.ends)), MoreDataAvailable: cp.more}
 	start := 0
-	for _, end := range ends {
-		page.Docs = append(page.Docs, buf[start:end:end])
+	for i, end := range cp.ends {
+		page.Docs[i] = cp.buf[start:end:end]
 		start = end
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list %s: %w", s.Kind, err)
 	}
 	now := db.Now().Unix()
 	if page.MoreDataAvailable {
 		next := cur
 		next.typ, next.scope, next.issued = mode, scope.cursor, now
-		next.lastPos, next.lastID = lastPos, lastID
+		next.lastPos, next.lastID = cp.lastPos, cp.lastID
 		page.NextCursor = db.encodeToken(next)
 	} else if !s.NoSync {
 		page.SyncToken = db.encodeToken(token{typ: typeSyncToken, scope: scope.token, issued: now, from: cur.horizon})
 	}
 	return page, nil
+}
+
+// cachedPage returns a full-sync page from the cache if it is current,
+// else reads it (and caches it if it may be). A first page also gets
+// the horizon its cursor carries (else horizon is returned as given).
+func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []any, limit int, first bool, horizon int64) (*cachedPage, int64, error) {
+	key := pageKey(query, args)
+	cp := db.pages.get(key)
+	var m marks
+	if db.engine == SQLite {
+		var err error
+		if m, err = db.marks(ctx); err != nil {
+			return nil, 0, err
+		}
+		if cp != nil && cp.seenChg.Load() == m.chg {
+			if first {
+				horizon = m.chg + 1 // Horizon on SQLite
+			}
+			return cp, horizon, nil
+		}
+	}
+	v, h, cacheable, err := db.version(ctx, s.Org, s.Kind)
+	if err != nil {
+		return nil, 0, err
+	}
+	if first {
+		horizon = h
+	}
+	if cp != nil && cp.ver == v {
+		cp.seenChg.Store(m.chg)
+		return cp, horizon, nil
+	}
+	if cp, err = db.readPage(ctx, s.Kind, query, args, limit); err != nil {
+		return nil, 0, err
+	}
+	if cacheable {
+		// m and v were read before the page: if the counter or the
+		// version is the same later, the page is still current.
+		cp.key, cp.ver = key, v
+		cp.seenChg.Store(m.chg)
+		db.pages.put(cp)
+	}
+	return cp, horizon, nil
+}
+
+// readPage reads up to limit documents, fewer when they would pass the
+// byte budget, into one buffer (rather than one allocation each).
+func (db *DB) readPage(ctx context.Context, kind, query string, args []any, limit int) (*cachedPage, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	defer rows.Close()
+	budget := db.PageBytes
+	if budget <= 0 {
+		budget = DefaultPageBytes
+	}
+	p := &cachedPage{ends: make([]int, 0, limit)}
+	var id, lastID sql.RawBytes
+	var pos int64
+	for rows.Next() {
+		if len(p.ends) == limit {
+			p.more = true
+			break
+		}
+		var doc sql.RawBytes
+		if err := rows.Scan(&doc, &pos, &id); err != nil {
+			return nil, fmt.Errorf("list %s: %w", kind, err)
+		}
+		if len(p.ends) > 0 && len(p.buf)+len(doc) > budget {
+			p.more = true
+			break
+		}
+		if p.buf == nil {
+			p.buf = make([]byte, 0, min(len(doc)*limit+limit, budget+len(doc)))
+		}
+		p.buf = append(p.buf, doc...)
+		p.ends = append(p.ends, len(p.buf))
+		p.lastPos, lastID = pos, append(lastID[:0], id...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	p.lastID = string(lastID)
+	return p, nil
 }
 
 type scopes struct{ token, cursor uint32 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ func serveCommand() *command {
 // each its settings explicitly.
 type serveConfig struct {
 	DB, Addr, BaseURL, MetricsAddr string
+	PprofAddr                      string
 	LogFormat, LogLevel            string
 	Demo                           bool
 	DemoCandidates                 int
@@ -38,6 +40,7 @@ type serveConfig struct {
 	TrustedProxies                 string
 	trusted                        rpc.Proxies
 	SQLiteSynchronous              string
+	ListCacheMB                    int
 	PublicBodyTimeout              time.Duration
 	SyncTokenTTL                   time.Duration
 
@@ -53,6 +56,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; :8080 for every interface)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of this server, used in the links it hands out: an absolute http(s) URL, with a path prefix when a proxy serves Ashlar under one (default: http://ADDR)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (HOST:PORT) instead of on --addr")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof, /debug/pprof/) on this address (HOST:PORT), for diagnosing performance; keep it on a private interface (default: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json (one JSON object per line)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug (also logs every careers site, posting API and other page request), info, warn or error")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo organization once, print its API key (the same on every restart) and URLs, and allow webhooks and partner calls to private addresses")
@@ -60,6 +64,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "API requests per second allowed per key before 429 (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none; the peer is the client)")
+	fs.IntVar(&c.ListCacheMB, "list-cache-mb", store.DefaultPageCacheBytes>>20, "memory kept for list pages served again while their kind is unchanged, in MB (0: no cache)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite only: full makes every acknowledged write durable even if the OS crashes or the power fails; normal is faster, and such a crash may lose the last writes (see BENCHMARKS.md)")
 	fs.DurationVar(&c.PublicBodyTimeout, "public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it may hold (at most 2 minutes)")
 	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
@@ -146,7 +151,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// Status lines become log records too, whatever --log-level.
 		e.log = slog.New(newLogHandler(e.stderr, "json", slog.LevelInfo))
 	}
-	db, err := openDBWith(ctx, e, c.DB, createDB, store.Options{SQLiteSynchronous: c.SQLiteSynchronous})
+	db, err := openDBWith(ctx, e, c.DB, createDB, store.Options{SQLiteSynchronous: c.SQLiteSynchronous, PageCacheBytes: pageCacheBytes(c.ListCacheMB)})
 	if err != nil {
 		return err
 	}
@@ -168,6 +173,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("listen on %s (--metrics-addr): %w", c.MetricsAddr, err)
 		}
 		defer metricsLn.Close()
+	}
+
+	if c.PprofAddr != "" {
+		pln, err := net.Listen("tcp", c.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--pprof-addr): %w", c.PprofAddr, err)
+		}
+		stop := servePprof(pln, logger)
+		defer stop()
+		e.say(fmt.Sprintf("profiler on http://%s/debug/pprof/", pln.Addr()), "profiler listening", "addr", pln.Addr().String())
 	}
 
 	reg := newRegistry(db)
@@ -279,16 +294,33 @@ func readableDurations(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// servePprof serves Go's profiler on its own listener until stop is
+// called; it is never mounted on the API's address.
+func servePprof(ln net.Listener, log *slog.Logger) (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return serveOn(ln, mux, log, "profiler listener")
+}
+
 // serveMetrics serves /metrics on its own listener until stop is called.
 func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return serveOn(ln, mux, log, "metrics listener")
+}
+
+// serveOn serves h on ln until stop is called.
+func serveOn(ln net.Listener, h http.Handler, log *slog.Logger, what string) (stop func()) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics listener", "error", err)
+			log.Error(what, "error", err)
 		}
 	}()
 	return func() {
@@ -297,4 +329,13 @@ func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func(
 		hs.Shutdown(ctx)
 		<-done
 	}
+}
+
+// pageCacheBytes turns --list-cache-mb into store.Options.PageCacheBytes,
+// where 0 means the default and a negative number no cache.
+func pageCacheBytes(mb int) int {
+	if mb <= 0 {
+		return -1
+	}
+	return mb << 20
 }

@@ -131,3 +131,24 @@ func Name(prefix string) string {
 	rand.Read(b)
 	return fmt.Sprintf("%s-%s", prefix, hex.EncodeToString(b))
 }
+
+// OpenTwo opens a fresh database twice, as two processes sharing it
+// would: each handle has its own connections (and caches).
+func OpenTwo(t testing.TB, engine store.Engine) (*store.DB, *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := DSN(t, engine)
+	var dbs [2]*store.DB
+	for i := range dbs {
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if _, err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		dbs[i] = db
+	}
+	return dbs[0], dbs[1]
+}
