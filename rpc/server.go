@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/ratelimit"
 )
 
 // Authenticator resolves an API key secret to its principal. It returns
@@ -43,8 +44,11 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
-	MaxBody   int64
-	Logger    *slog.Logger
+	// Limits keeps the rate limit's counts (nil: this process's memory;
+	// ratelimit.Redis shares them between processes).
+	Limits  ratelimit.Backend
+	MaxBody int64
+	Logger  *slog.Logger
 }
 
 // Server serves the endpoint table over HTTP.
@@ -53,7 +57,7 @@ type Server struct {
 	auth    Authenticator
 	log     *slog.Logger
 	maxBody int64
-	limiter *limiter
+	limiter *ratelimit.Limiter
 }
 
 // NewServer returns the HTTP handler for api.
@@ -64,7 +68,7 @@ func NewServer(api *API, auth Authenticator, o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: newLimiter(o.RateLimit, o.Burst)}
+	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: ratelimit.New(o.Limits, "api", ratelimit.Rate{PerSecond: o.RateLimit, Burst: o.Burst})}
 }
 
 // API returns the endpoint table the server serves.
@@ -160,7 +164,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 			Message: fmt.Sprintf("The API key lacks the %s permission that %s requires.", e.Permission, e.Name),
 			Meta:    map[string]any{"permission": string(e.Permission)}})
 	}
-	if ok, wait := s.limiter.allow(p.KeyID, time.Now()); !ok {
+	if ok, wait := s.limiter.Allow(r.Context(), p.KeyID); !ok {
 		secs := int(wait/time.Second) + 1
 		return s.fail(w, c, &ashby.Error{Code: ashby.CodeRateLimitExceeded, Status: http.StatusTooManyRequests, RetryAfter: secs,
 			Message: fmt.Sprintf("Rate limit exceeded for this API key; retry after %d second(s).", secs)})
