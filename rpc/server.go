@@ -49,6 +49,9 @@ type Options struct {
 	Limits  ratelimit.Backend
 	MaxBody int64
 	Logger  *slog.Logger
+	// Idempotency stores Idempotency-Key claims (nil: the header is
+	// ignored); see idempotency.go.
+	Idempotency Idempotency
 }
 
 // Server serves the endpoint table over HTTP.
@@ -58,6 +61,7 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	limiter *ratelimit.Limiter
+	idem    Idempotency
 }
 
 // NewServer returns the HTTP handler for api.
@@ -68,7 +72,7 @@ func NewServer(api *API, auth Authenticator, o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: ratelimit.New(o.Limits, "api", ratelimit.Rate{PerSecond: o.RateLimit, Burst: o.Burst})}
+	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: ratelimit.New(o.Limits, "api", ratelimit.Rate{PerSecond: o.RateLimit, Burst: o.Burst}), idem: o.Idempotency}
 }
 
 // API returns the endpoint table the server serves.
@@ -170,16 +174,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 			Message: fmt.Sprintf("Rate limit exceeded for this API key; retry after %d second(s).", secs)})
 	}
 	ctx := WithCall(r.Context(), c)
-	var res any
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "multipart/form-data" {
-		if !e.Multipart {
-			return s.fail(w, c, ashby.InvalidInput("", "%s accepts application/json only.", e.Name))
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.limit(e))
-		res, err = e.multipart(ctx, c, r)
-	} else {
-		var body []byte
+	isMultipart := ct == "multipart/form-data"
+	if isMultipart && !e.Multipart {
+		return s.fail(w, c, ashby.InvalidInput("", "%s accepts application/json only.", e.Name))
+	}
+	key := r.Header.Get(IdempotencyHeader)
+	idem := key != "" && s.idem != nil && e.Mutating()
+	if idem && !validIdempotencyKey(key) {
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeInvalidInput, Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("The %s header must be 1 to %d printable ASCII characters (a UUID is a good choice).", IdempotencyHeader, MaxIdempotencyKey),
+			Meta:    map[string]any{"header": IdempotencyHeader}})
+	}
+	var body []byte
+	if !isMultipart || idem {
+		// An idempotent multipart request is read whole first: its
+		// fingerprint covers the files too.
+		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.limit(e)))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -189,6 +200,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 		if err != nil {
 			return s.fail(w, c, ashby.InvalidInput("", "Could not read the request body: %v", err))
 		}
+	}
+	if idem {
+		return s.idempotent(w, r, c, e, ctx, body, key)
+	}
+	return s.execute(w, r, c, e, ctx, body)
+}
+
+// execute runs the endpoint and writes its response. A multipart body
+// not read yet (body nil) is read by the endpoint.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, c *Call, e *Endpoint, ctx context.Context, body []byte) outcome {
+	var res any
+	var err error
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, s.limit(e))
+		}
+		res, err = e.multipart(ctx, c, r)
+	} else {
 		res, err = e.call(ctx, c, body)
 	}
 	if err != nil {

@@ -38,6 +38,11 @@ type Config struct {
 	// features mounted on the server (nil: this process's memory).
 	Limits ratelimit.Backend
 	Logger *slog.Logger
+	// IdempotencyTTL is how long an Idempotency-Key is kept (default
+	// rpc.DefaultIdempotencyTTL); IdempotencyLease how long a request
+	// holding one may run before a retry may take it over, if it
+	// committed nothing (default rpc.DefaultIdempotencyLease).
+	IdempotencyTTL, IdempotencyLease time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when finding a client's address (rpc.Proxies.Resolve).
 	TrustedProxies rpc.Proxies
@@ -73,7 +78,14 @@ func New(db *store.DB, cfg Config) *Server {
 	table := svc.API()
 	s := &Server{DB: db, Service: svc, API: table, Mux: http.NewServeMux(), Log: cfg.Logger, config: cfg, Limits: cfg.Limits,
 		Jobs: jobqueue.New(db, jobqueue.Config{Logger: cfg.Logger})}
-	s.RPC = rpc.NewServer(table, svc, rpc.Options{RateLimit: cfg.RateLimit, Burst: cfg.Burst, Limits: cfg.Limits, Logger: cfg.Logger})
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = rpc.DefaultIdempotencyTTL
+	}
+	if cfg.IdempotencyLease <= 0 {
+		cfg.IdempotencyLease = rpc.DefaultIdempotencyLease
+	}
+	s.RPC = rpc.NewServer(table, svc, rpc.Options{RateLimit: cfg.RateLimit, Burst: cfg.Burst, Limits: cfg.Limits, Logger: cfg.Logger,
+		Idempotency: idempotency{db: db, ttl: cfg.IdempotencyTTL, lease: cfg.IdempotencyLease}})
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

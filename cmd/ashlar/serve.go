@@ -41,12 +41,13 @@ type serveConfig struct {
 	PublicBodyTimeout              time.Duration
 	SyncTokenTTL                   time.Duration
 
-	Limits   limitsConfig
-	Files    filesConfig
-	Public   careersConfig
-	WebApp   webAppConfig
-	Webhooks webhookConfig
-	Partners partnerConfig
+	Limits      limitsConfig
+	Idempotency idempotencyConfig
+	Files       filesConfig
+	Public      careersConfig
+	WebApp      webAppConfig
+	Webhooks    webhookConfig
+	Partners    partnerConfig
 }
 
 func (c *serveConfig) define(fs *flagSet) {
@@ -66,6 +67,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
 	c.Limits.define(fs)
+	c.Idempotency.define(fs)
 	c.Files.define(fs)
 	c.Public.define(fs)
 	c.WebApp.define(fs)
@@ -102,7 +104,7 @@ func (c *serveConfig) check() error {
 	if c.SyncTokenTTL <= 0 {
 		return usageError{"--sync-token-ttl: must be positive"}
 	}
-	for _, check := range []func() error{c.Limits.check, c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
+	for _, check := range []func() error{c.Limits.check, c.Idempotency.check, c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -220,7 +222,8 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("rate limits: %w", err)
 	}
-	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Limits: limits, Logger: log, TrustedProxies: c.trusted})
+	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Limits: limits, Logger: log, TrustedProxies: c.trusted,
+		IdempotencyTTL: c.Idempotency.TTL})
 	srv.OnShutdown(closeLimits)
 	if err := srv.RegisterMetrics(reg); err != nil {
 		return nil, err
@@ -239,6 +242,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startPartners(srv, c.Partners, c.Demo); err != nil {
 		return nil, fmt.Errorf("partners: %w", err)
+	}
+	if err := registerIdempotencySweep(srv); err != nil {
+		return nil, fmt.Errorf("idempotency keys: %w", err)
 	}
 	if err := startInterviewStatuses(srv, c.InterviewStatusInterval); err != nil {
 		return nil, fmt.Errorf("interview statuses: %w", err)
