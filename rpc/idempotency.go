@@ -39,6 +39,7 @@ const (
 	CodeIdempotencyKeyReused      = "idempotency_key_reused"
 	CodeIdempotencyKeyInProgress  = "idempotency_key_in_progress"
 	CodeIdempotencyKeyInterrupted = "idempotency_key_interrupted"
+	CodeIdempotencyKeyNoReplay    = "idempotency_key_secret_not_replayed"
 )
 
 // Default lifetimes of keys; see docs/idempotency.md.
@@ -231,7 +232,14 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, c *Call, e *
 			Message: "This request ran past its time and a retry with the same Idempotency-Key took over; nothing of this request was applied."})
 	} else {
 		keep := out.status == http.StatusOK && out.code == "" && rec.status != 0
-		if err := claim.Finish(context.WithoutCancel(r.Context()), rec.status, rec.buf.Bytes(), keep); err != nil {
+		status, stored := rec.status, rec.buf.Bytes()
+		if e.SecretResult && keep {
+			// What a retry gets instead of the secret, which is not kept.
+			b, _ := json.Marshal(ErrorBody{Errors: []string{CodeIdempotencyKeyNoReplay}, ErrorInfo: ErrorInfo{Code: CodeIdempotencyKeyNoReplay, RequestID: c.RequestID,
+				Message: "The request with this Idempotency-Key succeeded; its response held a secret that is shown once and not kept, so it cannot be replayed."}})
+			status, stored = http.StatusConflict, b
+		}
+		if err := claim.Finish(context.WithoutCancel(r.Context()), status, stored, keep); err != nil {
 			s.log.Error("record idempotent response", "request_id", c.RequestID, "endpoint", e.Name, "error", err)
 		}
 	}

@@ -113,6 +113,21 @@ func TestE2EIdempotencyKey(t *testing.T) {
 		if r := postIdem(t, s.URL, key, "candidate.create", strings.Repeat("k", 256), `{"name":"x"}`); r.status != 400 {
 			t.Fatalf("a key of 256 characters: %d %s", r.status, r.body)
 		}
+		// A new API key's secret is shown once: the retry is told the key
+		// was created, and is not given the secret again.
+		mk := postIdem(t, s.URL, key, "apiKey.create", "new-key", `{"title":"idem","permissions":["candidatesRead"]}`)
+		var created struct {
+			Results struct {
+				Secret string `json:"secret"`
+			} `json:"results"`
+		}
+		if json.Unmarshal(mk.body, &created); mk.status != 200 || created.Results.Secret == "" {
+			t.Fatalf("apiKey.create: %d %s", mk.status, mk.body)
+		}
+		if r := postIdem(t, s.URL, key, "apiKey.create", "new-key", `{"title":"idem","permissions":["candidatesRead"]}`); r.status != 409 ||
+			r.code != "idempotency_key_secret_not_replayed" || !r.replayed || bytes.Contains(r.body, []byte(created.Results.Secret)) {
+			t.Fatalf("apiKey.create retried: %d replayed=%v %s", r.status, r.replayed, r.body)
+		}
 		// Expiry (--idempotency-ttl 2s): the key becomes new again.
 		waitUntil(t, "the key to expire", 60*time.Second, func() bool {
 			r := postIdem(t, s.URL, key, "candidate.create", "create-ada", `{"name":"After Expiry"}`)
