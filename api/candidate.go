@@ -542,20 +542,15 @@ func (s *Service) candidateAnonymize(ctx context.Context, c *rpc.Call, req *cand
 				return err
 			}
 		}
-		for _, f := range anonymizeHooks {
+		// What other categories keep of the candidate's own: form answers,
+		// files, partners' assessment records, take-home work.
+		for _, f := range []func(ctx context.Context, tx *store.Tx, org, candidateID string) error{
+			anonymizeSubmissions, s.anonymizeFiles, assessmentsOnAnonymize, anonymizeTakeHomes,
+		} {
 			if err := f(ctx, tx, c.Org(), cand.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-}
-
-// anonymizeHooks let categories that store personal data of their own
-// (files, form submissions) erase it when a candidate is anonymized.
-var anonymizeHooks []func(ctx context.Context, tx *store.Tx, org, candidateID string) error
-
-// OnAnonymize registers such a hook.
-func OnAnonymize(f func(ctx context.Context, tx *store.Tx, org, candidateID string) error) {
-	anonymizeHooks = append(anonymizeHooks, f)
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/files"
+	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webhook"
@@ -31,6 +33,13 @@ type Service struct {
 	// Resolver resolves the hosts of configured URLs when they are saved
 	// (nil: the system's resolver).
 	Resolver webhook.Resolver
+	// Files keeps uploaded files (the serve command configures it from
+	// its flags); nil: file endpoints answer 503, and anonymizing or
+	// deleting has no files to remove.
+	Files *files.Store
+	// Partners is the client Ashlar calls partners with: by default one
+	// with the SSRF guard on (the serve command configures it).
+	Partners *partner.Client
 
 	listenMu         sync.Mutex
 	postingListeners []func(org string)
@@ -44,7 +53,7 @@ func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log}
+	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Partners: partner.NewClient(partner.ClientConfig{})}
 	for _, f := range serviceHooks {
 		f(s)
 	}
