@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -406,5 +409,32 @@ func TestE2ESharedRateLimit(t *testing.T) {
 	_, key2 := srvs[1].NewOrg()
 	if _, err := client.New(srvs[2].URL, key2).Call(context.Background(), "job.list", map[string]any{"limit": 1}, nil); err != nil {
 		t.Fatalf("another key: %v", err)
+	}
+}
+
+// TestE2EWebSessionAcrossProcesses: a web app session started on one
+// process is honoured by another, and ended through one it is refused by
+// the other on its next request.
+func TestE2EWebSessionAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	dsn := storetest.DSN(t, store.Postgres)
+	a := testserver.Start(t, store.Postgres, testserver.Options{DSN: dsn})
+	b := testserver.Start(t, store.Postgres, testserver.Options{DSN: dsn})
+	slug, _ := a.NewOrg()
+	email := "ada@" + slug + ".example"
+	a.CLIInput("correct horse battery\n", "user", "create", "--org", slug, "--email", email, "--name", "Ada Lovelace", "--role", "Organization Admin", "--password-stdin")
+	w := newWebClient(t, a.URL) // cookies are per host, not port: both processes see them
+	if r := w.signIn(email, "correct horse battery"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in on the first process: %d", r.StatusCode)
+	}
+	if r, _ := w.do("GET", b.URL+"/app/", nil); r.StatusCode != http.StatusOK {
+		t.Fatalf("the session on the second process: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r, _ := w.do("POST", "/app/signout", url.Values{}); r.StatusCode >= 400 {
+		t.Fatalf("sign out on the first process: %d", r.StatusCode)
+	}
+	r, _ := w.do("GET", b.URL+"/app/", nil)
+	if r.StatusCode == http.StatusOK || !strings.Contains(r.Header.Get("Location"), "/app/signin") {
+		t.Fatalf("the ended session on the second process: %d %s, want a redirect to sign in", r.StatusCode, r.Header.Get("Location"))
 	}
 }
