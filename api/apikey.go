@@ -32,7 +32,7 @@ func init() {
 
 func (s *Service) apiKeyEndpoints() []*rpc.Endpoint {
 	return []*rpc.Endpoint{
-		rpc.Object(rpc.Spec{Name: "apiKey.create", Permission: ashby.APIKeysWrite, Extension: true,
+		rpc.Object(rpc.Spec{Name: "apiKey.create", Permission: ashby.APIKeysWrite, Extension: true, SecretResult: true,
 			Summary: "Create an API key; its secret is in this response only (Ashby does this in its web app). A key cannot be given permissions its creator lacks."}, s.apiKeyCreate),
 		rpc.Array[ashby.APIKey](rpc.Spec{Name: "apiKey.list", Permission: ashby.APIKeysRead, Extension: true,
 			Summary: "List the organization's API keys with their creation and last use (Ashby does this in its web app)."}, s.apiKeyList),

@@ -260,8 +260,11 @@ func (s *Service) reportFinish(ctx context.Context, org string, res *ashby.Repor
 		failure = *res.FailureReason
 	}
 	return s.write(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE report_runs SET status = $3, result = $4, failure = $5, finished_at = $6 WHERE org_id = $1 AND request_id = $2`,
-			org, res.RequestID, res.Status, result, failure, store.Millis(s.DB.Now()))
+		// Only a run still in progress: a run another process already
+		// reported interrupted keeps that answer, so every poll on any
+		// process sees one outcome.
+		_, err := tx.ExecContext(ctx, `UPDATE report_runs SET status = $3, result = $4, failure = $5, finished_at = $6 WHERE org_id = $1 AND request_id = $2 AND status = $7`,
+			org, res.RequestID, res.Status, result, failure, store.Millis(s.DB.Now()), ashby.ReportInProgress)
 		return err
 	})
 }

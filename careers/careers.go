@@ -36,6 +36,7 @@ import (
 	"github.com/ashlarhq/ashlar/files"
 	"github.com/ashlarhq/ashlar/forms"
 	"github.com/ashlarhq/ashlar/jobboard"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/webform"
@@ -51,6 +52,8 @@ type Options struct {
 	// Burst is negative).
 	PostsPerMinute, Burst int
 	Log                   *slog.Logger
+	// Limits keeps the rate limits' counts (nil: this process's memory).
+	Limits ratelimit.Backend
 	// BodyTimeout is the base time a posted form's body has to arrive
 	// (webform.BodyDeadline; 0: its default).
 	BodyTimeout time.Duration
@@ -72,7 +75,7 @@ type Site struct {
 	// link, form action, redirect and cookie path.
 	base  string
 	csrf  webform.CSRF
-	limit *webform.Limiter
+	limit *ratelimit.Limiter
 	pages map[string]*template.Template
 	lists listCache
 	css   []byte
@@ -82,7 +85,7 @@ type Site struct {
 	// The take-home submission pages (takehome.go) have their own CSRF
 	// cookie and rate limit.
 	takeHomeCSRF  webform.CSRF
-	takeHomeLimit *webform.Limiter
+	takeHomeLimit *ratelimit.Limiter
 }
 
 // New returns the site for svc, rendering boards from the posting API's
@@ -114,9 +117,9 @@ func NewWith(src Source, o Options) (*Site, error) {
 	}
 	prefix := webform.BasePath(o.BaseURL)
 	s := &Site{src: src, base: prefix, csrf: webform.NewCSRF(o.Secret, "ashlar careers csrf v1", "ashlar_csrf", prefix+"/jobs/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
+		limit: ratelimit.New(o.Limits, "careers", ratelimit.PerMinute(o.PostsPerMinute, o.Burst)), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
 		takeHomeCSRF:  webform.NewCSRF(o.Secret, "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
-		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
+		takeHomeLimit: ratelimit.New(o.Limits, "take-home", ratelimit.PerMinute(o.PostsPerMinute, o.Burst))}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower, "hasSuffix": strings.HasSuffix}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
 	if err == nil {
@@ -601,7 +604,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := rpc.ClientIP(r)
-	if ok, wait := s.limit.Allow(ip, time.Now()); !ok {
+	if ok, wait := s.limit.Allow(r.Context(), ip); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.message(w, http.StatusTooManyRequests, snap, "Too many submissions", "Too many applications were sent from your network just now. Your application was not submitted; please wait a minute and try again.")
 		return

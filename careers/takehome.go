@@ -263,7 +263,7 @@ func readTakeHomeForm(ctx context.Context, fs *files.Store, r *http.Request) (*t
 func (s *Site) serveTakeHomeSubmit(w http.ResponseWriter, r *http.Request) {
 	takeHomeHeaders(w.Header())
 	ip := rpc.ClientIP(r)
-	if ok, wait := s.takeHomeLimit.Allow(ip, time.Now()); !ok {
+	if ok, wait := s.takeHomeLimit.Allow(r.Context(), ip); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		s.takeHomeMessage(w, http.StatusTooManyRequests, "", "Too many submissions", "Too many submissions were sent from your network just now. Your work was not submitted; please wait a minute and try again.")
 		return

@@ -56,6 +56,12 @@ type Client struct {
 	HTTP    *http.Client
 	// MaxRetries bounds the retries of one call (default 5).
 	MaxRetries int
+	// IdempotencyKeys makes every write that is not idempotent by itself
+	// (IsIdempotent) carry a fresh Idempotency-Key, kept across its
+	// retries, and so be retried like a read. Only Ashlar honours the
+	// header (docs/idempotency.md); Ashby ignores it, so leave this off
+	// against Ashby.
+	IdempotencyKeys bool
 	// MinBackoff and MaxBackoff bound the wait between retries of
 	// transient failures: MinBackoff×2ⁿ, at most MaxBackoff, with full
 	// jitter in its upper half (defaults 250ms and 30s).
@@ -203,6 +209,19 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	idempotent *bool
+	key        string
+}
+
+// WithIdempotencyKey sends the call with an Idempotency-Key header, an
+// Ashlar extension (docs/idempotency.md): a server that runs the call
+// once per key makes it safe to retry, so the client retries it like a
+// read. Reuse the key only for the same request.
+func WithIdempotencyKey(key string) CallOption {
+	return func(o *callOptions) {
+		o.key = key
+		t := true
+		o.idempotent = &t
+	}
 }
 
 // Idempotent declares whether the call may be repeated after a failure
@@ -241,7 +260,10 @@ func (c *Client) call(ctx context.Context, endpoint string, body []byte, content
 	if o.idempotent != nil {
 		idem = *o.idempotent
 	}
-	res, err := c.do(ctx, endpoint, body, contentType, idem)
+	if !idem && o.key == "" && c.IdempotencyKeys {
+		o.key, idem = newIdempotencyKey(), true
+	}
+	res, err := c.do(ctx, endpoint, body, contentType, idem, o.key)
 	if err != nil {
 		return res, err
 	}
@@ -262,14 +284,14 @@ type attemptError struct {
 	retry bool
 }
 
-func (c *Client) do(ctx context.Context, endpoint string, body []byte, contentType string, idempotent bool) (*Response, error) {
+func (c *Client) do(ctx context.Context, endpoint string, body []byte, contentType string, idempotent bool, key string) (*Response, error) {
 	for attempt := 0; ; attempt++ {
 		if c.Limiter != nil {
 			if err := c.Limiter.Wait(ctx); err != nil {
 				return nil, err
 			}
 		}
-		res, fail := c.once(ctx, endpoint, body, contentType, idempotent)
+		res, fail := c.once(ctx, endpoint, body, contentType, idempotent, key)
 		if fail == nil {
 			res.Attempts = attempt + 1
 			return res, nil
@@ -304,12 +326,15 @@ func (c *Client) do(ctx context.Context, endpoint string, body []byte, contentTy
 	}
 }
 
-func (c *Client) once(ctx context.Context, endpoint string, body []byte, contentType string, idempotent bool) (*Response, *attemptError) {
+func (c *Client) once(ctx context.Context, endpoint string, body []byte, contentType string, idempotent bool, key string) (*Response, *attemptError) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/"+endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, &attemptError{err: err}
 	}
 	req.Header.Set("Content-Type", contentType)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	req.Header.Set("Accept", "application/json; version=1")
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.APIKey+":")))
 	ua := c.UserAgent
@@ -389,6 +414,11 @@ func (c *Client) once(ctx context.Context, endpoint string, body []byte, content
 		return nil, &attemptError{err: e, retry: true}
 	case resp.StatusCode >= 500:
 		return nil, &attemptError{err: e, retry: idempotent}
+	case key != "" && e.Code == "idempotency_key_in_progress":
+		// An earlier attempt with this key is still running (its
+		// response was lost on the way): this retry gets its response
+		// once it finishes.
+		return nil, &attemptError{err: e, retry: true}
 	}
 	return nil, &attemptError{err: e}
 }

@@ -30,8 +30,8 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/store"
-	"github.com/ashlarhq/ashlar/webform"
 )
 
 //go:embed migrations/*.sql
@@ -65,6 +65,8 @@ type Config struct {
 	UploadTTL   time.Duration
 	DownloadTTL time.Duration
 	Log         *slog.Logger
+	// Limits keeps the rate limits' counts (nil: this process's memory).
+	Limits ratelimit.Backend
 	// UploadsPerMinute and UploadBurst limit POSTs to the upload URL per
 	// client IP, as the public forms are limited (default 60 a minute in
 	// bursts of 30; a negative UploadBurst turns the limit off).
@@ -79,7 +81,7 @@ type Store struct {
 	db      *store.DB
 	cfg     Config
 	signKey []byte
-	limit   *webform.Limiter
+	limit   *ratelimit.Limiter
 }
 
 // New returns a Store on db. The database must be migrated: links are
@@ -116,7 +118,7 @@ func New(db *store.DB, cfg Config) (*Store, error) {
 	}
 	m := hmac.New(sha256.New, db.Secret())
 	m.Write([]byte("ashlar files v1"))
-	return &Store{db: db, cfg: cfg, signKey: m.Sum(nil), limit: webform.NewLimiter(cfg.UploadsPerMinute, cfg.UploadBurst)}, nil
+	return &Store{db: db, cfg: cfg, signKey: m.Sum(nil), limit: ratelimit.New(cfg.Limits, "upload", ratelimit.PerMinute(cfg.UploadsPerMinute, cfg.UploadBurst))}, nil
 }
 
 // MaxSize is the per-file size limit.

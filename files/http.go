@@ -54,7 +54,7 @@ func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 		fail(w, r, status, code, "%s", msg)
 	}
-	if ok, wait := s.limit.Allow(rpc.ClientIP(r), time.Now()); !ok {
+	if ok, wait := s.limit.Allow(r.Context(), rpc.ClientIP(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		refuse(http.StatusTooManyRequests, ashby.CodeRateLimitExceeded, "Too many uploads from this address; retry later.")
 		return

@@ -43,6 +43,10 @@ type Endpoint struct {
 	Array bool
 	// MaxBody overrides the request body limit.
 	MaxBody int64
+	// SecretResult marks results holding a secret shown once (a new API
+	// key): an Idempotency-Key retry is not given it again, since that
+	// would mean keeping the secret.
+	SecretResult bool
 
 	Request reflect.Type // request body struct
 	Result  reflect.Type // results type (the element type for lists)
@@ -60,11 +64,13 @@ type Spec struct {
 	Extension  bool
 	Expand     []string
 	MaxBody    int64
+	// SecretResult: see Endpoint.SecretResult.
+	SecretResult bool
 }
 
 func (s Spec) endpoint(req, res reflect.Type) *Endpoint {
 	return &Endpoint{Name: s.Name, Permission: s.Permission, Summary: s.Summary, Extension: s.Extension,
-		Expand: s.Expand, MaxBody: s.MaxBody, Request: req, Result: res}
+		Expand: s.Expand, MaxBody: s.MaxBody, SecretResult: s.SecretResult, Request: req, Result: res}
 }
 
 // Result is a handler's single-object result: either a value or stored

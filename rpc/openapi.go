@@ -141,6 +141,12 @@ func (g *schemaGen) operation(e *Endpoint) map[string]any {
 	if len(e.Expand) > 0 {
 		op["x-expand"] = e.Expand
 	}
+	if e.Mutating() {
+		op["parameters"] = []any{idempotencyKeyParameter}
+		resp := op["responses"].(map[string]any)
+		resp["409"] = jsonError("Idempotency-Key: a request with this key is still running (idempotency_key_in_progress), or its server stopped after committing it and before answering (idempotency_key_interrupted).")
+		resp["422"] = jsonError("Idempotency-Key: the key was used with a different request (idempotency_key_reused).")
+	}
 	return op
 }
 

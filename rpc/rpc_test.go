@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/ratelimit"
 )
 
 type thingRequest struct {
@@ -170,7 +171,7 @@ func TestAbsoluteFormAndVersionHeader(t *testing.T) {
 
 func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	s := testServer()
-	s.limiter = newLimiter(1, 2)
+	s.limiter = ratelimit.New(nil, "api", ratelimit.Rate{PerSecond: 1, Burst: 2})
 	id := ashby.NewID()
 	var last reply
 	for i := 0; i < 3; i++ {

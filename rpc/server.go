@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/store"
 )
 
@@ -44,8 +45,14 @@ type Options struct {
 	// (0 disables limiting); Burst is the bucket size.
 	RateLimit float64
 	Burst     int
-	MaxBody   int64
-	Logger    *slog.Logger
+	// Limits keeps the rate limit's counts (nil: this process's memory;
+	// ratelimit.Redis shares them between processes).
+	Limits  ratelimit.Backend
+	MaxBody int64
+	Logger  *slog.Logger
+	// Idempotency stores Idempotency-Key claims (nil: the header is
+	// ignored); see idempotency.go.
+	Idempotency Idempotency
 }
 
 // Server serves the endpoint table over HTTP.
@@ -54,7 +61,8 @@ type Server struct {
 	auth    Authenticator
 	log     *slog.Logger
 	maxBody int64
-	limiter *limiter
+	limiter *ratelimit.Limiter
+	idem    Idempotency
 }
 
 // NewServer returns the HTTP handler for api.
@@ -65,7 +73,7 @@ func NewServer(api *API, auth Authenticator, o Options) *Server {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: newLimiter(o.RateLimit, o.Burst)}
+	return &Server{api: api, auth: auth, log: o.Logger, maxBody: o.MaxBody, limiter: ratelimit.New(o.Limits, "api", ratelimit.Rate{PerSecond: o.RateLimit, Burst: o.Burst}), idem: o.Idempotency}
 }
 
 // API returns the endpoint table the server serves.
@@ -161,22 +169,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 			Message: fmt.Sprintf("The API key lacks the %s permission that %s requires.", e.Permission, e.Name),
 			Meta:    map[string]any{"permission": string(e.Permission)}})
 	}
-	if ok, wait := s.limiter.allow(p.KeyID, time.Now()); !ok {
+	if ok, wait := s.limiter.Allow(r.Context(), p.KeyID); !ok {
 		secs := int(wait/time.Second) + 1
 		return s.fail(w, c, &ashby.Error{Code: ashby.CodeRateLimitExceeded, Status: http.StatusTooManyRequests, RetryAfter: secs,
 			Message: fmt.Sprintf("Rate limit exceeded for this API key; retry after %d second(s).", secs)})
 	}
 	ctx := WithCall(r.Context(), c)
-	var res any
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "multipart/form-data" {
-		if !e.Multipart {
-			return s.fail(w, c, ashby.InvalidInput("", "%s accepts application/json only.", e.Name))
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.limit(e))
-		res, err = e.multipart(ctx, c, r)
-	} else {
-		var body []byte
+	isMultipart := ct == "multipart/form-data"
+	if isMultipart && !e.Multipart {
+		return s.fail(w, c, ashby.InvalidInput("", "%s accepts application/json only.", e.Name))
+	}
+	key := r.Header.Get(IdempotencyHeader)
+	idem := key != "" && s.idem != nil && e.Mutating()
+	if idem && !validIdempotencyKey(key) {
+		return s.fail(w, c, &ashby.Error{Code: ashby.CodeInvalidInput, Status: http.StatusBadRequest,
+			Message: fmt.Sprintf("The %s header must be 1 to %d printable ASCII characters (a UUID is a good choice).", IdempotencyHeader, MaxIdempotencyKey),
+			Meta:    map[string]any{"header": IdempotencyHeader}})
+	}
+	var body []byte
+	if !isMultipart || idem {
+		// An idempotent multipart request is read whole first: its
+		// fingerprint covers the files too.
+		var err error
 		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.limit(e)))
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -186,6 +201,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 		if err != nil {
 			return s.fail(w, c, ashby.InvalidInput("", "Could not read the request body: %v", err))
 		}
+	}
+	if idem {
+		return s.idempotent(w, r, c, e, ctx, body, key)
+	}
+	return s.execute(w, r, c, e, ctx, body)
+}
+
+// execute runs the endpoint and writes its response. A multipart body
+// not read yet (body nil) is read by the endpoint.
+func (s *Server) execute(w http.ResponseWriter, r *http.Request, c *Call, e *Endpoint, ctx context.Context, body []byte) outcome {
+	var res any
+	var err error
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "multipart/form-data" {
+		if body != nil {
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		} else {
+			r.Body = http.MaxBytesReader(w, r.Body, s.limit(e))
+		}
+		res, err = e.multipart(ctx, c, r)
+	} else {
 		res, err = e.call(ctx, c, body)
 	}
 	if err != nil {

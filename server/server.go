@@ -21,6 +21,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/jobqueue"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 )
@@ -33,7 +34,15 @@ type Config struct {
 	// the bucket size.
 	RateLimit float64
 	Burst     int
-	Logger    *slog.Logger
+	// Limits keeps every rate limit's counts: the API's and those of the
+	// features mounted on the server (nil: this process's memory).
+	Limits ratelimit.Backend
+	Logger *slog.Logger
+	// IdempotencyTTL is how long an Idempotency-Key is kept (default
+	// rpc.DefaultIdempotencyTTL); IdempotencyLease how long a request
+	// holding one may run before a retry may take it over, if it
+	// committed nothing (default rpc.DefaultIdempotencyLease).
+	IdempotencyTTL, IdempotencyLease time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed when finding a client's address (rpc.Proxies.Resolve).
 	TrustedProxies rpc.Proxies
@@ -49,8 +58,11 @@ type Server struct {
 	// job kinds on it before Serve, which starts it and stops it last.
 	Jobs *jobqueue.Queue
 	// Mux routes everything; RPC is the fallback for POST /{category.method}.
-	Mux     *http.ServeMux
-	Log     *slog.Logger
+	Mux *http.ServeMux
+	Log *slog.Logger
+	// Limits is the rate limits' backend features pass to their limiters
+	// (nil: each counts in this process's memory).
+	Limits  ratelimit.Backend
 	config  Config
 	metrics *httpMetrics
 	// shutdown hooks run when the server stops (background workers).
@@ -64,9 +76,16 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	svc := api.New(db, cfg.BaseURL, cfg.Logger)
 	table := svc.API()
-	s := &Server{DB: db, Service: svc, API: table, Mux: http.NewServeMux(), Log: cfg.Logger, config: cfg,
+	s := &Server{DB: db, Service: svc, API: table, Mux: http.NewServeMux(), Log: cfg.Logger, config: cfg, Limits: cfg.Limits,
 		Jobs: jobqueue.New(db, jobqueue.Config{Logger: cfg.Logger})}
-	s.RPC = rpc.NewServer(table, svc, rpc.Options{RateLimit: cfg.RateLimit, Burst: cfg.Burst, Logger: cfg.Logger})
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = rpc.DefaultIdempotencyTTL
+	}
+	if cfg.IdempotencyLease <= 0 {
+		cfg.IdempotencyLease = rpc.DefaultIdempotencyLease
+	}
+	s.RPC = rpc.NewServer(table, svc, rpc.Options{RateLimit: cfg.RateLimit, Burst: cfg.Burst, Limits: cfg.Limits, Logger: cfg.Logger,
+		Idempotency: idempotency{db: db, ttl: cfg.IdempotencyTTL, lease: cfg.IdempotencyLease}})
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")

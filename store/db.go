@@ -748,6 +748,11 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool
 	if err = fn(tx); err != nil {
 		return err
 	}
+	// A request sent with an Idempotency-Key commits only while the key
+	// is its own, and marks it applied with its write.
+	if err = markIdempotent(ctx, tx); err != nil {
+		return err
+	}
 	if len(tx.written) > 0 {
 		for _, hook := range db.beforeCommit {
 			if err = hook(ctx, tx); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/forms"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
@@ -49,6 +50,8 @@ type Options struct {
 	// 10 a minute with bursts of 10; a negative Burst disables the limit).
 	PostsPerMinute, Burst int
 	Log                   *slog.Logger
+	// Limits keeps the rate limits' counts (nil: this process's memory).
+	Limits ratelimit.Backend
 	// BodyTimeout is the base time a posted survey's body has to arrive
 	// (webform.BodyDeadline; 0: its default).
 	BodyTimeout time.Duration
@@ -61,7 +64,7 @@ type Page struct {
 	// link, form action, redirect and cookie path.
 	base  string
 	csrf  webform.CSRF
-	limit *webform.Limiter
+	limit *ratelimit.Limiter
 	pages map[string]*template.Template
 	css   []byte
 	log   *slog.Logger
@@ -82,7 +85,7 @@ func New(svc *api.Service, o Options) (*Page, error) {
 	}
 	prefix := webform.BasePath(svc.BaseURL)
 	p := &Page{svc: svc, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar survey csrf v1", "ashlar_survey_csrf", prefix+"/surveys/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout}
+		limit: ratelimit.New(o.Limits, "survey", ratelimit.PerMinute(o.PostsPerMinute, o.Burst)), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout}
 	base, err := template.New("layout.html").ParseFS(templates, "templates/layout.html")
 	if err == nil {
 		base, err = webform.ParseFields(base)
@@ -271,7 +274,7 @@ func (p *Page) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		p.answered(w, http.StatusConflict, sv)
 		return
 	}
-	if ok, wait := p.limit.Allow(rpc.ClientIP(r), time.Now()); !ok {
+	if ok, wait := p.limit.Allow(r.Context(), rpc.ClientIP(r)); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		p.message(w, http.StatusTooManyRequests, sv, "Too many submissions", "Too many forms were sent from your network just now. Your answers were not submitted; please wait a minute and try again.")
 		return

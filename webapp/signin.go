@@ -53,9 +53,8 @@ func (a *App) signin(q *Request) {
 		q.Render(http.StatusUnprocessableEntity, "signin", v)
 		return
 	}
-	now := time.Now()
-	ok1, wait1 := a.ipLimit.Allow("ip:"+rpc.ClientIP(q.R), now)
-	ok2, wait2 := a.accLimit.Allow("account:"+strings.ToLower(email), now)
+	ok1, wait1 := a.ipLimit.Allow(q.R.Context(), rpc.ClientIP(q.R))
+	ok2, wait2 := a.accLimit.Allow(q.R.Context(), strings.ToLower(email))
 	if !ok1 || !ok2 {
 		wait := max(wait1, wait2)
 		q.W.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))

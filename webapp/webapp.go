@@ -38,6 +38,7 @@ import (
 	"github.com/ashlarhq/ashlar/accounts"
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/ratelimit"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
@@ -56,6 +57,8 @@ type Options struct {
 	// https.
 	BaseURL string
 	Log     *slog.Logger
+	// Limits keeps the rate limits' counts (nil: this process's memory).
+	Limits ratelimit.Backend
 	// OIDC turns on sign-in with an OpenID Connect provider (nil: off).
 	OIDC *OIDCConfig
 	// SignInPerMinute limits sign-in attempts per client IP (default 10 a
@@ -81,8 +84,8 @@ type App struct {
 	flashKey    cipher.AEAD
 	tmpl        map[string]*template.Template
 	css         []byte
-	ipLimit     *webform.Limiter
-	accLimit    *webform.Limiter
+	ipLimit     *ratelimit.Limiter
+	accLimit    *ratelimit.Limiter
 	oidc        *oidcClient
 }
 
@@ -119,8 +122,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if accRate == 0 {
 		accRate = 1
 	}
-	a.ipLimit = webform.NewLimiter(ipRate, ipBurst)
-	a.accLimit = webform.NewLimiter(accRate, accBurst)
+	a.ipLimit = ratelimit.New(o.Limits, "signin-ip", ratelimit.PerMinute(ipRate, ipBurst))
+	a.accLimit = ratelimit.New(o.Limits, "signin-account", ratelimit.PerMinute(accRate, accBurst))
 	if err := a.parseTemplates(); err != nil {
 		return nil, err
 	}

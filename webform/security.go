@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -76,57 +75,6 @@ func RandomToken() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// Limiter is a token bucket per client IP for form POSTs: it stops a
-// script from flooding the hiring team with submissions while leaving
-// room for a person who fixes a validation error and retries.
-type Limiter struct {
-	mu      sync.Mutex
-	rate    float64 // tokens per second
-	burst   float64
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// NewLimiter allows perMinute POSTs a minute per IP in bursts of burst;
-// perMinute 0 or less allows everything.
-func NewLimiter(perMinute, burst int) *Limiter {
-	return &Limiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
-}
-
-// Allow takes a token for ip, or says how long to wait.
-func (l *Limiter) Allow(ip string, now time.Time) (bool, time.Duration) {
-	if l.rate <= 0 {
-		return true, 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.last).Seconds()*l.rate > l.burst {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b := l.buckets[ip]
-	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[ip] = b
-	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
 // DefaultBodyTimeout is the base time a public POST's body has to arrive

@@ -26,27 +26,6 @@ func TestAccessibleColor(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	l := NewLimiter(60, 2) // one a second, bursts of two
-	now := time.Unix(1000, 0)
-	for i := 0; i < 2; i++ {
-		if ok, _ := l.Allow("1.2.3.4", now); !ok {
-			t.Fatalf("request %d refused within the burst", i)
-		}
-	}
-	ok, wait := l.Allow("1.2.3.4", now)
-	if ok || wait <= 0 || wait > time.Second {
-		t.Fatalf("third request: %v, wait %v", ok, wait)
-	}
-	if ok, _ := l.Allow("5.6.7.8", now); !ok {
-		t.Fatal("another address shares the bucket")
-	}
-	if ok, _ := l.Allow("1.2.3.4", now.Add(time.Second)); !ok {
-		t.Fatal("the bucket does not refill")
-	}
-}
-
-// A public body that trickles in is cut off at its deadline.
 func TestBodyDeadline(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		BodyDeadline(w, r, 100*time.Millisecond, 1<<20)

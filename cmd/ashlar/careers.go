@@ -33,12 +33,12 @@ func startPublicPages(srv *server.Server, c careersConfig, bodyTimeout time.Dura
 	boards := jobboard.New(srv.Service, jobboard.Options{Refresh: c.Refresh, Log: srv.Log})
 	boards.Routes(srv.Mux)
 	srv.OnShutdown(func(ctx context.Context) error { return boards.Close() })
-	site, err := careers.New(srv.Service, boards, careers.Options{PostsPerMinute: c.PerMinute, Burst: burstOrOff(c.PerMinute, c.Burst), Log: srv.Log, BodyTimeout: bodyTimeout})
+	site, err := careers.New(srv.Service, boards, careers.Options{Limits: srv.Limits, PostsPerMinute: c.PerMinute, Burst: burstOrOff(c.PerMinute, c.Burst), Log: srv.Log, BodyTimeout: bodyTimeout})
 	if err != nil {
 		return err
 	}
 	site.Routes(srv.Mux)
-	page, err := surveypage.New(srv.Service, surveypage.Options{PostsPerMinute: c.SurveyPerMin, Burst: burstOrOff(c.SurveyPerMin, c.SurveyBurst), Log: srv.Log, BodyTimeout: bodyTimeout})
+	page, err := surveypage.New(srv.Service, surveypage.Options{Limits: srv.Limits, PostsPerMinute: c.SurveyPerMin, Burst: burstOrOff(c.SurveyPerMin, c.SurveyBurst), Log: srv.Log, BodyTimeout: bodyTimeout})
 	if err != nil {
 		return err
 	}

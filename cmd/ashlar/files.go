@@ -54,7 +54,7 @@ func (c *filesConfig) check() error {
 // startFiles sets up the file store (upload targets, signed downloads)
 // and its hourly sweep (a periodic job).
 func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, baseURL string, bodyTimeout time.Duration) error {
-	cfg := files.Config{MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log, UploadsPerMinute: c.UploadRate,
+	cfg := files.Config{Limits: srv.Limits, MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log, UploadsPerMinute: c.UploadRate,
 		UploadBurst: burstOrOff(c.UploadRate, c.UploadBurst), BodyTimeout: bodyTimeout}
 	if c.S3Endpoint != "" {
 		key := firstEnv(e, "ASHLAR_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")

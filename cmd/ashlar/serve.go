@@ -44,11 +44,13 @@ type serveConfig struct {
 	PublicBodyTimeout              time.Duration
 	SyncTokenTTL                   time.Duration
 
-	Files    filesConfig
-	Public   careersConfig
-	WebApp   webAppConfig
-	Webhooks webhookConfig
-	Partners partnerConfig
+	Limits      limitsConfig
+	Idempotency idempotencyConfig
+	Files       filesConfig
+	Public      careersConfig
+	WebApp      webAppConfig
+	Webhooks    webhookConfig
+	Partners    partnerConfig
 }
 
 func (c *serveConfig) define(fs *flagSet) {
@@ -69,6 +71,8 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.DurationVar(&c.PublicBodyTimeout, "public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it may hold (at most 2 minutes)")
 	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
+	c.Limits.define(fs)
+	c.Idempotency.define(fs)
 	c.Files.define(fs)
 	c.Public.define(fs)
 	c.WebApp.define(fs)
@@ -105,7 +109,7 @@ func (c *serveConfig) check() error {
 	if c.SyncTokenTTL <= 0 {
 		return usageError{"--sync-token-ttl: must be positive"}
 	}
-	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
+	for _, check := range []func() error{c.Limits.check, c.Idempotency.check, c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -229,7 +233,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // assemble builds the server and every feature on it, each given exactly
 // what it needs. This is the one place the program is wired together.
 func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *slog.Logger, reg prometheus.Registerer, baseURL string) (*server.Server, error) {
-	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Logger: log, TrustedProxies: c.trusted})
+	limits, closeLimits, err := c.Limits.open(ctx, log)
+	if err != nil {
+		return nil, fmt.Errorf("rate limits: %w", err)
+	}
+	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Limits: limits, Logger: log, TrustedProxies: c.trusted,
+		IdempotencyTTL: c.Idempotency.TTL})
+	srv.OnShutdown(closeLimits)
 	if err := srv.RegisterMetrics(reg); err != nil {
 		return nil, err
 	}
@@ -247,6 +257,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startPartners(srv, c.Partners, c.Demo); err != nil {
 		return nil, fmt.Errorf("partners: %w", err)
+	}
+	if err := registerIdempotencySweep(srv); err != nil {
+		return nil, fmt.Errorf("idempotency keys: %w", err)
 	}
 	if err := startInterviewStatuses(srv, c.InterviewStatusInterval); err != nil {
 		return nil, fmt.Errorf("interview statuses: %w", err)
