@@ -39,6 +39,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -151,9 +152,93 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(n*100/of) + "%"
 	},
-	"roleShort": func(r string) string { return accounts.Role(r).Short() },
+	"roleShort":    func(r string) string { return accounts.Role(r).Short() },
+	"stageOptions": stageOptions,
+	"customValue":  customValue,
+	"datum":        func(d *ashby.Datum) string { return fmt.Sprint(d.Value) },
+	"noteHTML":     noteHTML,
+	"bytes": func(n int64) string {
+		switch {
+		case n >= 1<<20:
+			return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+		case n >= 1<<10:
+			return fmt.Sprintf("%d KB", n>>10)
+		}
+		return fmt.Sprintf("%d bytes", n)
+	},
+	"with2": func(v *view, x any) viewAnd { return viewAnd{V: v, X: x} },
+	"archiveFields": func(v *view, reasons []ashby.ArchiveReason, emails []ashby.CommunicationTemplate, prefix string) archiveFieldsData {
+		return archiveFieldsData{V: v, Reasons: reasons, Emails: emails, Prefix: prefix}
+	},
 	// safeHTML marks HTML the API has already sanitised (posting descriptions).
 	"safeHTML": func(s string) template.HTML { return template.HTML(s) },
+}
+
+// customValue is a custom field's value as text: its label when it has
+// one (a choice), else the value.
+func customValue(f ashby.CustomFieldValue) string {
+	v := f.ValueLabel
+	if v == nil {
+		v = f.Value
+	}
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return "Yes"
+		}
+		return "No"
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// noteHTML shows a note: HTML notes as the API sanitised them (sanitised
+// again here, in case), plain-text notes escaped with their line breaks.
+func noteHTML(content string) template.HTML {
+	if strings.Contains(content, "<") && strings.Contains(content, ">") {
+		return template.HTML(sanitize.NoteHTML(content))
+	}
+	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(content), "\n", "<br>"))
+}
+
+// viewAnd passes a partial template the page's view and a value.
+type viewAnd struct {
+	V *view
+	X any
+}
+
+type archiveFieldsData struct {
+	V       *view
+	Reasons []ashby.ArchiveReason
+	Emails  []ashby.CommunicationTemplate
+	Prefix  string
+}
+
+// stageOptions renders the options of a card's stage select once per
+// page: thousands of cards share it.
+func stageOptions(stages []ashby.InterviewStage) template.HTML {
+	var b strings.Builder
+	b.WriteString(`<option value="">Move to…</option>`)
+	for _, s := range stages {
+		b.WriteString(`<option value="`)
+		b.WriteString(template.HTMLEscapeString(s.ID))
+		b.WriteString(`">`)
+		b.WriteString(template.HTMLEscapeString(s.Title))
+		b.WriteString(`</option>`)
+	}
+	return template.HTML(b.String())
 }
 
 // prettyJSON indents JSON for reading, keeping its keys in the order sent.
@@ -202,6 +287,10 @@ func (a *App) Routes(mux *http.ServeMux) {
 	// Candidates' profileUrl pointed here before the web app existed.
 	mux.HandleFunc("GET /candidates/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/app/candidates/"+url.PathEscape(r.PathValue("id")), http.StatusMovedPermanently)
+	})
+	// Interview events' feedbackLink pointed here before the feedback page.
+	mux.HandleFunc("GET /interview-briefings/{id}/feedback", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/app/interviews/"+url.PathEscape(r.PathValue("id"))+"/feedback", http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("GET /app/_assets/app.css", a.serveAsset("text/css; charset=utf-8", a.css))
 	js, _ := assets.ReadFile("static/vendor/clipboard-copy-element.js")
@@ -439,6 +528,8 @@ type view struct {
 	Flash     *flash
 	Nav       []navItem
 	Settings  []navItem
+	CanSearch bool // the header's candidate search
+	Search    string
 	D         any
 	Errors    []errorLink
 	FormError string
@@ -578,6 +669,15 @@ func (q *Request) newView(title, section string, d any) *view {
 			v.OrgName = q.org.Name
 		}
 		v.Nav = append(v.Nav, navItem{Label: "Home", URL: "/app/", Current: section == "home"})
+		if slices.Contains(recruiters, v.Role) {
+			v.Nav = append(v.Nav, navItem{Label: "Jobs", URL: "/app/jobs", Current: section == "jobs"},
+				navItem{Label: "Review", URL: "/app/review", Current: section == "review"})
+		}
+		v.Nav = append(v.Nav, navItem{Label: "Interviews", URL: "/app/interviews", Current: section == "interviews"})
+		if slices.Contains(admins, v.Role) {
+			v.Nav = append(v.Nav, navItem{Label: "Outbox", URL: "/app/outbox", Current: section == "outbox"})
+		}
+		v.CanSearch = slices.Contains(candidateViewers, v.Role)
 		if len(settingsNav(v.Role, "")) > 0 {
 			v.Nav = append(v.Nav, navItem{Label: "Settings", URL: "/app/settings/", Current: strings.HasPrefix(section, "/app/settings/")})
 		}

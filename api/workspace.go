@@ -1,0 +1,532 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/store"
+)
+
+// Read models of the recruiter's workspace (package webapp): a job's
+// pipeline, the jobs list's counts, the review queue and an
+// interviewer's interviews. No endpoint returns these, and the pipeline
+// must render fast for a job with thousands of applications, so they
+// read the store directly: a few queries per page instead of one per
+// application, and documents decoded only as far as a card needs. The
+// pages that call them check the signed-in user's role first.
+
+// PipelineCard is an application as a pipeline card shows it.
+type PipelineCard struct {
+	ApplicationID  string
+	CandidateID    string
+	Name           string
+	Status         string
+	StageID        string
+	SourceID       string
+	Source         string
+	Tags           []ashby.CandidateTag
+	CreatedAt      time.Time
+	EnteredStageAt time.Time
+	ArchiveReason  string
+}
+
+// PipelineColumn is one stage of a pipeline and its cards.
+type PipelineColumn struct {
+	Stage ashby.InterviewStage
+	Cards []PipelineCard
+}
+
+// Pipeline is a job's applications by stage.
+type Pipeline struct {
+	Job     *ashby.Job
+	Columns []PipelineColumn
+	// Stages are the stages an application can be moved to (the job's
+	// plans' stages, in plan order).
+	Stages []ashby.InterviewStage
+	// Sources and Tags are those found on the job's cards (for filters).
+	Sources []ashby.Source
+	Tags    []ashby.CandidateTag
+	// Total counts the cards shown; Hidden the ones the filters hid.
+	Total, Hidden int
+}
+
+// PipelineFilter narrows a pipeline.
+type PipelineFilter struct {
+	StageID, SourceID, TagID string
+	IncludeArchived          bool
+}
+
+// slimApplication is the part of an application document a card needs;
+// decoding only it skips the rest of each document quickly.
+type slimApplication struct {
+	ID        string     `json:"id"`
+	CreatedAt ashby.Time `json:"createdAt"`
+	Status    string     `json:"status"`
+	Candidate struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"candidate"`
+	CurrentInterviewStage struct {
+		ID string `json:"id"`
+	} `json:"currentInterviewStage"`
+	Source *struct {
+		ID    string `json:"id"`
+		Title string `json:"title"`
+	} `json:"source"`
+	ArchiveReason *struct {
+		Text string `json:"text"`
+	} `json:"archiveReason"`
+	AppliedViaJobPostingID string `json:"appliedViaJobPostingId"`
+}
+
+// Pipeline returns a job's applications grouped by stage: every stage of
+// the job's interview plans, in plan order (the Archived stage only with
+// IncludeArchived).
+func (s *Service) Pipeline(ctx context.Context, org, jobID string, f PipelineFilter) (*Pipeline, error) {
+	job, err := Jobs.Get(ctx, s.DB, org, jobID)
+	if err != nil {
+		return nil, notFound(err, "job", "Job not found")
+	}
+	p := &Pipeline{Job: job}
+	if p.Stages, err = s.jobStages(ctx, org, job); err != nil {
+		return nil, err
+	}
+	live := ""
+	states := []string{ashby.ApplicationLead, ashby.ApplicationActive, ashby.ApplicationHired}
+	if f.IncludeArchived {
+		states = append(states, ashby.ApplicationArchived)
+	} else {
+		live = ` AND state <> 'Archived'`
+	}
+	docs, err := Applications.FindRaw(ctx, s.DB, org, store.Filter{Parent: job.ID, State: states})
+	if err != nil {
+		return nil, err
+	}
+	apps := make([]slimApplication, len(docs))
+	for i, d := range docs {
+		if err := json.Unmarshal(d, &apps[i]); err != nil {
+			return nil, fmt.Errorf("application document: %w", err)
+		}
+	}
+	ofJob := `SELECT id FROM docs WHERE org_id = $1 AND kind = 'application' AND parent_id = $2` + live
+	entered, err := s.enteredStages(ctx, `parent_id IN (`+ofJob+`)`, org, job.ID)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := s.candidateTags(ctx, org, `id IN (SELECT ref_id FROM docs WHERE org_id = $1 AND kind = 'application' AND parent_id = $2`+live+`)`, org, job.ID)
+	if err != nil {
+		return nil, err
+	}
+
+	byStage := map[string]int{}
+	for _, st := range p.Stages {
+		if st.Type == ashby.StageArchived && !f.IncludeArchived {
+			continue
+		}
+		byStage[st.ID] = len(p.Columns)
+		p.Columns = append(p.Columns, PipelineColumn{Stage: st})
+	}
+	sources, tagSeen := map[string]ashby.Source{}, map[string]ashby.CandidateTag{}
+	for i := range apps {
+		a := &apps[i]
+		c := PipelineCard{ApplicationID: a.ID, CandidateID: a.Candidate.ID, Name: a.Candidate.Name, Status: a.Status,
+			StageID: a.CurrentInterviewStage.ID, CreatedAt: a.CreatedAt.Time, EnteredStageAt: entered[a.ID], Tags: tags[a.Candidate.ID]}
+		if c.EnteredStageAt.IsZero() {
+			c.EnteredStageAt = c.CreatedAt
+		}
+		if a.Source != nil {
+			c.SourceID, c.Source = a.Source.ID, a.Source.Title
+			sources[a.Source.ID] = ashby.Source{ID: a.Source.ID, Title: a.Source.Title}
+		}
+		if a.ArchiveReason != nil {
+			c.ArchiveReason = a.ArchiveReason.Text
+		}
+		for _, t := range c.Tags {
+			tagSeen[t.ID] = t
+		}
+		if f.StageID != "" && c.StageID != f.StageID || f.SourceID != "" && c.SourceID != f.SourceID ||
+			f.TagID != "" && !slices.ContainsFunc(c.Tags, func(t ashby.CandidateTag) bool { return t.ID == f.TagID }) {
+			p.Hidden++
+			continue
+		}
+		col, ok := byStage[c.StageID]
+		if !ok {
+			// A stage of a plan the job no longer uses (or an archived
+			// application while archived ones are hidden): its own column.
+			st, err := InterviewStages.Get(ctx, s.DB, org, c.StageID)
+			if err != nil {
+				st = &ashby.InterviewStage{ID: c.StageID, Title: "Other stage"}
+			}
+			col = len(p.Columns)
+			byStage[c.StageID] = col
+			p.Columns = append(p.Columns, PipelineColumn{Stage: *st})
+		}
+		p.Columns[col].Cards = append(p.Columns[col].Cards, c)
+		p.Total++
+	}
+	for _, src := range sources {
+		p.Sources = append(p.Sources, src)
+	}
+	slices.SortFunc(p.Sources, func(a, b ashby.Source) int { return strings.Compare(a.Title, b.Title) })
+	for _, t := range tagSeen {
+		p.Tags = append(p.Tags, t)
+	}
+	slices.SortFunc(p.Tags, func(a, b ashby.CandidateTag) int { return strings.Compare(a.Title, b.Title) })
+	return p, nil
+}
+
+// jobStages returns the stages of a job's interview plans, the default
+// plan first, each in plan order.
+func (s *Service) jobStages(ctx context.Context, org string, job *ashby.Job) ([]ashby.InterviewStage, error) {
+	plans := []string{}
+	if job.DefaultInterviewPlanID != "" {
+		plans = append(plans, job.DefaultInterviewPlanID)
+	}
+	for _, id := range job.InterviewPlanIDs {
+		if !slices.Contains(plans, id) {
+			plans = append(plans, id)
+		}
+	}
+	var out []ashby.InterviewStage
+	for _, plan := range plans {
+		st, err := InterviewStages.Find(ctx, s.DB, org, store.Filter{Parent: plan})
+		if err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(st, func(a, b *ashby.InterviewStage) int { return a.OrderInInterviewPlan - b.OrderInInterviewPlan })
+		for _, x := range st {
+			out = append(out, *x)
+		}
+	}
+	return out, nil
+}
+
+// JobStages returns the stages of a job's interview plans in plan order.
+func (s *Service) JobStages(ctx context.Context, org, jobID string) ([]ashby.InterviewStage, error) {
+	job, err := Jobs.Get(ctx, s.DB, org, jobID)
+	if err != nil {
+		return nil, notFound(err, "job", "Job not found")
+	}
+	return s.jobStages(ctx, org, job)
+}
+
+// enteredStages returns when each application entered its current stage:
+// the entry of its last history item (the highest stage number, kept in
+// the history rows' created_at column). where selects the applications'
+// history rows by parent_id.
+func (s *Service) enteredStages(ctx context.Context, where string, args ...any) (map[string]time.Time, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT parent_id, created_at, t1 FROM docs WHERE org_id = $1 AND kind = 'application_history' AND `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stage entries: %w", err)
+	}
+	defer rows.Close()
+	type last struct{ number, at int64 }
+	seen := map[string]last{}
+	for rows.Next() {
+		var app string
+		var number, at int64
+		if err := rows.Scan(&app, &number, &at); err != nil {
+			return nil, err
+		}
+		if l, ok := seen[app]; !ok || number >= l.number {
+			seen[app] = last{number, at}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(seen))
+	for app, l := range seen {
+		out[app] = time.UnixMilli(l.at).UTC()
+	}
+	return out, nil
+}
+
+// candidateTags returns the tags of the candidates where selects (by id),
+// from the candidates' tag keys.
+func (s *Service) candidateTags(ctx context.Context, org, where string, args ...any) (map[string][]ashby.CandidateTag, error) {
+	all, err := CandidateTags.Find(ctx, s.DB, org, store.Filter{IncludeArchived: true})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]ashby.CandidateTag, len(all))
+	for _, t := range all {
+		byID[t.ID] = *t
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, value FROM doc_keys WHERE org_id = $1 AND kind = 'candidate' AND name = 'tag' AND `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("candidate tags: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]ashby.CandidateTag{}
+	for rows.Next() {
+		var cand, tag string
+		if err := rows.Scan(&cand, &tag); err != nil {
+			return nil, err
+		}
+		if t, ok := byID[tag]; ok {
+			out[cand] = append(out[cand], t)
+		}
+	}
+	for _, ts := range out {
+		slices.SortFunc(ts, func(a, b ashby.CandidateTag) int { return strings.Compare(a.Title, b.Title) })
+	}
+	return out, rows.Err()
+}
+
+// JobCounts is what the jobs list shows of a job's applications.
+type JobCounts struct {
+	// ByStage counts the applications that are not archived, by stage id.
+	ByStage  map[string]int
+	Archived int
+	// Hired counts hired applications (also in ByStage).
+	Hired int
+	// New counts applications created since the time asked for.
+	New int
+}
+
+// JobsCounts counts the applications of the given jobs.
+func (s *Service) JobsCounts(ctx context.Context, org string, jobIDs []string, since time.Time) (map[string]*JobCounts, error) {
+	out := make(map[string]*JobCounts, len(jobIDs))
+	if len(jobIDs) == 0 {
+		return out, nil
+	}
+	args := []any{org}
+	ph := make([]string, len(jobIDs))
+	for i, id := range jobIDs {
+		out[id] = &JobCounts{ByStage: map[string]int{}}
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	in := strings.Join(ph, ",")
+	rows, err := s.DB.QueryContext(ctx, `SELECT d.parent_id, d.state, k.value, COUNT(*) FROM docs d
+		JOIN doc_keys k ON k.org_id = d.org_id AND k.kind = d.kind AND k.id = d.id AND k.name = 'stage'
+		WHERE d.org_id = $1 AND d.kind = 'application' AND d.parent_id IN (`+in+`)
+		GROUP BY d.parent_id, d.state, k.value`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count applications: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var job, state, stage string
+		var n int
+		if err := rows.Scan(&job, &state, &stage, &n); err != nil {
+			return nil, err
+		}
+		c := out[job]
+		if c == nil {
+			continue
+		}
+		switch state {
+		case ashby.ApplicationArchived:
+			c.Archived += n
+		case ashby.ApplicationHired:
+			c.Hired += n
+			c.ByStage[stage] += n
+		default:
+			c.ByStage[stage] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	args = append(args, since.UnixMilli())
+	rows2, err := s.DB.QueryContext(ctx, fmt.Sprintf(`SELECT parent_id, COUNT(*) FROM docs WHERE org_id = $1 AND kind = 'application' AND parent_id IN (%s) AND created_at >= $%d GROUP BY parent_id`, in, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("count new applications: %w", err)
+	}
+	defer rows2.Close()
+	for rows2.Next() {
+		var job string
+		var n int
+		if err := rows2.Scan(&job, &n); err != nil {
+			return nil, err
+		}
+		if c := out[job]; c != nil {
+			c.New = n
+		}
+	}
+	return out, rows2.Err()
+}
+
+// reviewStageTypes are the stages new applications wait in for review:
+// Lead and Application Review (a PreInterviewScreen stage).
+var reviewStageTypes = []string{ashby.StageLead, ashby.StagePreInterviewScreen}
+
+// ReviewQueue returns the oldest application waiting for review after the
+// position after (nil: from the start), optionally of one job, and how
+// many wait in all. An application waits for review when it came from
+// the careers site or applicationForm.submit (it names the posting it was
+// submitted through) and its current stage is a Lead or
+// PreInterviewScreen stage ("Application Review"). item is nil when none
+// waits (after the position).
+func (s *Service) ReviewQueue(ctx context.Context, org, jobID string, after *store.Position) (item *ashby.Application, waiting int, err error) {
+	stages, err := InterviewStages.Find(ctx, s.DB, org, store.Filter{State: reviewStageTypes})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(stages) == 0 {
+		return nil, 0, nil
+	}
+	args := []any{org}
+	ph := make([]string, len(stages))
+	for i, st := range stages {
+		args = append(args, st.ID)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	where := `d.org_id = $1 AND d.kind = 'application' AND d.state IN ('Lead', 'Active')
+		AND EXISTS (SELECT 1 FROM doc_keys k WHERE k.org_id = d.org_id AND k.kind = 'application' AND k.id = d.id AND k.name = 'stage' AND k.value IN (` + strings.Join(ph, ",") + `))
+		AND EXISTS (SELECT 1 FROM doc_keys p WHERE p.org_id = d.org_id AND p.kind = 'application' AND p.id = d.id AND p.name = 'posting')`
+	if jobID != "" {
+		args = append(args, jobID)
+		where += fmt.Sprintf(" AND d.parent_id = $%d", len(args))
+	}
+	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM docs d WHERE `+where, args...).Scan(&waiting); err != nil {
+		return nil, 0, fmt.Errorf("count the review queue: %w", err)
+	}
+	if after != nil {
+		args = append(args, after.CreatedAt, after.ID)
+		where += fmt.Sprintf(" AND (d.created_at, d.id) > ($%d, $%d)", len(args)-1, len(args))
+	}
+	var doc []byte
+	err = s.DB.QueryRowContext(ctx, `SELECT d.doc FROM docs d WHERE `+where+` ORDER BY d.created_at, d.id LIMIT 1`, args...).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, waiting, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the review queue: %w", err)
+	}
+	var app ashby.Application
+	if err := json.Unmarshal(doc, &app); err != nil {
+		return nil, 0, err
+	}
+	return &app, waiting, nil
+}
+
+// UserInterview is an interview event an interviewer sits on, with what
+// their page shows of it.
+type UserInterview struct {
+	Event         ashby.InterviewEvent
+	Schedule      string // the schedule's status
+	ApplicationID string
+	CandidateName string
+	JobTitle      string
+	InterviewName string
+	// FeedbackOwed: the user's feedback is required and not yet given.
+	FeedbackOwed     bool
+	FeedbackRequired bool
+	FeedbackGiven    bool
+}
+
+// UserInterviews returns the interview events a user is an interviewer on,
+// soonest first, leaving out those of cancelled schedules.
+func (s *Service) UserInterviews(ctx context.Context, org, userID string) ([]UserInterview, error) {
+	events, err := InterviewEvents.ByKey(ctx, s.DB, org, "user", userID, 0)
+	if err != nil {
+		return nil, err
+	}
+	var schedIDs, ivIDs []string
+	for _, e := range events {
+		schedIDs = append(schedIDs, e.InterviewScheduleID)
+		ivIDs = append(ivIDs, e.InterviewID)
+	}
+	scheds, err := InterviewSchedules.GetMany(ctx, s.DB, org, schedIDs)
+	if err != nil {
+		return nil, err
+	}
+	ivs, err := Interviews.GetMany(ctx, s.DB, org, ivIDs)
+	if err != nil {
+		return nil, err
+	}
+	var appIDs []string
+	for _, sc := range scheds {
+		appIDs = append(appIDs, sc.ApplicationID)
+	}
+	apps, err := Applications.GetMany(ctx, s.DB, org, appIDs)
+	if err != nil {
+		return nil, err
+	}
+	given, err := s.feedbackGivenBy(ctx, org, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []UserInterview
+	for _, e := range events {
+		sc, ok := scheds[e.InterviewScheduleID]
+		if !ok || sc.Status == ashby.ScheduleCancelled {
+			continue
+		}
+		ui := UserInterview{Event: *e, Schedule: sc.Status, ApplicationID: sc.ApplicationID, FeedbackGiven: given[e.ID]}
+		// The schedule's copy of the event is the current one.
+		for _, se := range sc.InterviewEvents {
+			if se.ID == e.ID {
+				ui.Event = se
+			}
+		}
+		if !slices.ContainsFunc(ui.Event.Interviewers, func(i ashby.EventInterviewer) bool { return i.ID == userID }) {
+			continue // removed from the event since
+		}
+		for _, i := range ui.Event.Interviewers {
+			if i.ID == userID {
+				ui.FeedbackRequired = i.IsFeedbackRequired
+			}
+		}
+		ui.FeedbackOwed = ui.FeedbackRequired && !ui.FeedbackGiven && !ui.Event.EndTime.After(s.DB.Now())
+		if a, ok := apps[sc.ApplicationID]; ok {
+			ui.CandidateName, ui.JobTitle = a.Candidate.Name, a.Job.Title
+		}
+		if iv, ok := ivs[e.InterviewID]; ok {
+			ui.InterviewName = iv.Title
+		}
+		out = append(out, ui)
+	}
+	slices.SortFunc(out, func(a, b UserInterview) int { return a.Event.StartTime.Compare(b.Event.StartTime.Time) })
+	return out, nil
+}
+
+// feedbackGivenBy returns the events a user has submitted feedback for.
+func (s *Service) feedbackGivenBy(ctx context.Context, org, userID string) (map[string]bool, error) {
+	fbs, err := Feedback.ByKey(ctx, s.DB, org, "user", userID, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, f := range fbs {
+		if f.InterviewEventID != "" {
+			out[f.InterviewEventID] = true
+		}
+	}
+	return out, nil
+}
+
+// InterviewerOn reports whether a user is an interviewer on an interview
+// event, and returns the event's application.
+func (s *Service) InterviewerOn(ctx context.Context, org, userID, eventID string) (applicationID string, ok bool, err error) {
+	ev, err := InterviewEvents.Get(ctx, s.DB, org, eventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	sched, err := InterviewSchedules.Get(ctx, s.DB, org, ev.InterviewScheduleID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	for _, e := range sched.InterviewEvents {
+		if e.ID == eventID && slices.ContainsFunc(e.Interviewers, func(i ashby.EventInterviewer) bool { return i.ID == userID }) {
+			return sched.ApplicationID, true, nil
+		}
+	}
+	return sched.ApplicationID, false, nil
+}
