@@ -506,27 +506,28 @@ func (s *Service) feedbackGivenBy(ctx context.Context, org, userID string) (map[
 	return out, nil
 }
 
-// InterviewerOn reports whether a user is an interviewer on an interview
-// event, and returns the event's application.
-func (s *Service) InterviewerOn(ctx context.Context, org, userID, eventID string) (applicationID string, ok bool, err error) {
+// InterviewerOn reports whether an interview event exists in the
+// organization, whether a user is one of its interviewers, and its
+// application.
+func (s *Service) InterviewerOn(ctx context.Context, org, userID, eventID string) (applicationID string, found, on bool, err error) {
 	ev, err := InterviewEvents.Get(ctx, s.DB, org, eventID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	sched, err := InterviewSchedules.Get(ctx, s.DB, org, ev.InterviewScheduleID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", false, nil
+		return "", false, false, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	for _, e := range sched.InterviewEvents {
-		if e.ID == eventID && slices.ContainsFunc(e.Interviewers, func(i ashby.EventInterviewer) bool { return i.ID == userID }) {
-			return sched.ApplicationID, true, nil
+		if e.ID == eventID {
+			return sched.ApplicationID, true, slices.ContainsFunc(e.Interviewers, func(i ashby.EventInterviewer) bool { return i.ID == userID }), nil
 		}
 	}
-	return sched.ApplicationID, false, nil
+	return "", false, false, nil
 }

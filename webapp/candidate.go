@@ -74,9 +74,12 @@ type candidateData struct {
 	Audit        []auditRow
 	CanAct       bool
 	CanAnonymize bool
-	AllTags      []ashby.CandidateTag
-	OpenJobs     []ashby.Job
-	Back         string
+	// CanCreateTags: creating tags is an admin setting in Ashby
+	// (hiringProcessMetadataWrite); others add existing tags.
+	CanCreateTags bool
+	AllTags       []ashby.CandidateTag
+	OpenJobs      []ashby.Job
+	Back          string
 }
 
 // HasApp reports whether the candidate has an application for a job.
@@ -119,7 +122,8 @@ func (a *App) candidate(q *Request) {
 func (a *App) candidateData(q *Request, c *ashby.Candidate) (*candidateData, error) {
 	ctx := q.R.Context()
 	org := q.Session.OrgID
-	d := &candidateData{C: c, CanAct: slices.Contains(recruiters, q.Role()), CanAnonymize: q.Role() == accounts.Admin, Back: "/app/candidates/" + c.ID}
+	d := &candidateData{C: c, CanAct: slices.Contains(recruiters, q.Role()), CanAnonymize: q.Role() == accounts.Admin,
+		CanCreateTags: slices.Contains(q.Call.Permissions, ashby.HiringProcessMetadataWrite), Back: "/app/candidates/" + c.ID}
 	interviewTitles := map[string]string{}
 	interviewTitle := func(id string) string {
 		if t, ok := interviewTitles[id]; ok {
@@ -262,8 +266,8 @@ func answers(def ashby.FormDefinition, values map[string]any) []answerView {
 	for _, s := range def.Sections {
 		for _, e := range s.Fields {
 			v, ok := values[e.Field.Path]
-			if !ok || v == nil {
-				continue
+			if !ok || v == nil || systemField(e.Field.Path) {
+				continue // name and email are shown with the candidate
 			}
 			out = append(out, answerView{Question: e.Field.Title, Answer: answerText(e.Field, v)})
 		}
@@ -303,6 +307,12 @@ func answerText(f ashby.FormField, v any) string {
 		}
 		return strings.Join(parts, ", ")
 	case map[string]any:
+		if name, ok := x["name"].(string); ok && f.Type == ashby.FieldFile {
+			return name + " (in the candidate’s files)"
+		}
+		if sc, ok := x["score"]; ok && len(x) == 1 {
+			return fmt.Sprintf("%v of 4", sc)
+		}
 		if val, ok := x["value"]; ok && len(x) <= 2 {
 			if cur, ok := x["currencyCode"]; ok {
 				return fmt.Sprintf("%v %v", val, cur)
@@ -585,7 +595,12 @@ func (a *App) anonymize(q *Request) {
 		return
 	}
 	if err := q.Invoke("candidate.anonymize", map[string]any{"candidateId": id}, nil); err != nil {
-		q.fail(err)
+		if !correctable(err) {
+			q.fail(err)
+			return
+		}
+		v := q.newView("Anonymize "+c.Name, "candidates", c)
+		q.Render(http.StatusUnprocessableEntity, "anonymize", v.withForm(q.Form, err, map[string]string{}))
 		return
 	}
 	q.Redirect("/app/candidates/"+id, "The candidate was anonymized: their personal details and files are gone.")

@@ -94,13 +94,13 @@ func (a *App) loadFeedback(q *Request) (*feedbackData, bool) {
 	if !ok {
 		return nil, false
 	}
-	_, on, err := a.svc.InterviewerOn(q.R.Context(), q.Session.OrgID, q.Session.User.ID, eventID)
+	_, found, on, err := a.svc.InterviewerOn(q.R.Context(), q.Session.OrgID, q.Session.User.ID, eventID)
 	if err != nil {
 		q.fail(err)
 		return nil, false
 	}
 	if !on {
-		if slices.Contains(recruiters, q.Role()) {
+		if found && slices.Contains(recruiters, q.Role()) {
 			q.message(http.StatusForbidden, "This feedback is for the interviewers", "Only the interviewers of this interview give feedback on it, and you are not one of them.")
 		} else {
 			q.notFound()
@@ -109,7 +109,7 @@ func (a *App) loadFeedback(q *Request) (*feedbackData, bool) {
 	}
 	b := &briefing{}
 	if err := q.Invoke("interviewBriefing.info", map[string]any{"interviewEventId": eventID,
-		"expand": []string{"feedbackFormDefinition", "interview", "candidate", "job", "application"}}, b); err != nil {
+		"expand": []string{"feedbackFormDefinition", "interview", "candidate", "job", "application", "interviewers"}}, b); err != nil {
 		q.fail(err)
 		return nil, false
 	}

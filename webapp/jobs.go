@@ -257,7 +257,7 @@ func (a *App) pipelineMove(q *Request) {
 	}
 	app, err := q.moveTo(appID, stageID)
 	if err != nil {
-		if correctable(err) {
+		if refusedMove(err) {
 			q.app.setFlash(q.W, flash{Message: "Not moved: " + errSentence(err), Kind: "error"})
 			http.Redirect(q.W, q.R, back, http.StatusSeeOther)
 			return
@@ -346,6 +346,14 @@ func (a *App) pipelineBulk(q *Request) {
 	q.Redirect(back, msg)
 }
 
+// refusedMove reports whether a stage change was refused for a reason to
+// tell the person (a stage not in the application's plan, a missing
+// offer …), rather than a missing application or a failure.
+func refusedMove(err error) bool {
+	ae, ok := ashby.AsError(err)
+	return correctable(err) || ok && ae.Code == "interview_stage_not_found"
+}
+
 func isNotFound(err error) bool {
 	ae, ok := ashby.AsError(err)
 	return ok && strings.HasSuffix(ae.Code, "_not_found")
@@ -428,7 +436,7 @@ func (a *App) applicationStage(q *Request) {
 	}
 	app, err := q.moveTo(appID, stageID)
 	if err != nil {
-		if correctable(err) {
+		if refusedMove(err) {
 			q.app.setFlash(q.W, flash{Message: "Not moved: " + errSentence(err), Kind: "error"})
 			http.Redirect(q.W, q.R, back, http.StatusSeeOther)
 			return

@@ -146,7 +146,7 @@ func (a *App) reviewAct(q *Request) {
 		stageID := idParam(q.Form.Get("stage"))
 		app, err := q.moveTo(appID, stageID)
 		if err != nil {
-			if correctable(err) || isNotFound(err) {
+			if refusedMove(err) {
 				q.app.setFlash(q.W, flash{Message: "Not moved: " + errSentence(err), Kind: "error"})
 				http.Redirect(q.W, q.R, next, http.StatusSeeOther)
 				return

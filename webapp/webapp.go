@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,10 +205,14 @@ func customValue(f ashby.CustomFieldValue) string {
 	return fmt.Sprint(v)
 }
 
+// noteTag finds the tags an HTML note keeps (sanitize.NoteHTML); a note
+// without any is plain text, whatever angle brackets it holds.
+var noteTag = regexp.MustCompile(`(?i)</?(b|i|u|a|ul|ol|li|code|pre|p|br)(\s[^>]*)?/?>`)
+
 // noteHTML shows a note: HTML notes as the API sanitised them (sanitised
 // again here, in case), plain-text notes escaped with their line breaks.
 func noteHTML(content string) template.HTML {
-	if strings.Contains(content, "<") && strings.Contains(content, ">") {
+	if noteTag.MatchString(content) {
 		return template.HTML(sanitize.NoteHTML(content))
 	}
 	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(content), "\n", "<br>"))
