@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/files"
@@ -168,6 +169,9 @@ const FailValidationEmail = "testing-fail-validation@example.com"
 // application). Validation failures are forms.Errors rendered as Ashby's
 // invalid_input with errorInfo.meta.fieldErrors.
 func (s *Service) SubmitApplicationForm(ctx context.Context, org string, in Submission) (*ashby.ApplicationFormSubmitResult, error) {
+	if err := checkSubmissionText(in); err != nil {
+		return nil, err
+	}
 	if in.IdempotencyKey != "" {
 		if prev, err := FormSubmissions.FindOne(ctx, s.DB, org, store.Filter{Unique: in.IdempotencyKey}); err == nil {
 			return prev.result(), nil
@@ -298,9 +302,38 @@ func (s *Service) SubmitApplicationForm(ctx context.Context, org string, in Subm
 
 func truncateUA(ua string) string {
 	if len(ua) > 512 {
-		return ua[:512]
+		ua = ua[:512]
 	}
-	return ua
+	return strings.ToValidUTF8(ua, "")
+}
+
+// checkSubmissionText applies the request limits (docs/limits.md) to what
+// a submission carries besides its answers, which forms.Validate checks:
+// the multipart API and the careers site build submissions without
+// rpc's decoding.
+func checkSubmissionText(in Submission) error {
+	check := func(field, v string) error {
+		switch {
+		case strings.IndexByte(v, 0) >= 0:
+			return ashby.InvalidInput(field, "%s contains a NUL character (\\u0000), which is not allowed in any text", field)
+		case !utf8.ValidString(v):
+			return ashby.InvalidInput(field, "%s is not valid UTF-8", field)
+		case utf8.RuneCountInString(v) > rpc.MaxString:
+			return ashby.InvalidInput(field, "%s is %d characters long; the limit is %d", field, utf8.RuneCountInString(v), rpc.MaxString)
+		}
+		return nil
+	}
+	if err := check("idempotencyKey", in.IdempotencyKey); err != nil {
+		return err
+	}
+	if u := in.UTM; u != nil {
+		for k, v := range map[string]string{"utm_source": u.Source, "utm_campaign": u.Campaign, "utm_medium": u.Medium, "utm_term": u.Term, "utm_content": u.Content} {
+			if err := check("utmData."+k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func answer(subs []ashby.FieldSubmission, path string) any {

@@ -389,7 +389,7 @@ func (s *Service) deleteApprovals(ctx context.Context, tx *store.Tx, org, entity
 
 type offerStartApprovalRequest struct {
 	OfferVersionID        ashby.ID `json:"offerVersionId" required:"true"`
-	Note                  string   `json:"note,omitempty" doc:"A note for the approvers."`
+	Note                  string   `json:"note,omitempty" doc:"A note for the approvers." maxLength:"text"`
 	ExcludeFormDefinition bool     `json:"excludeFormDefinition,omitempty"`
 }
 

@@ -40,12 +40,12 @@ type candidateLocationInput struct {
 
 type candidateCreateRequest struct {
 	Name                    string                  `json:"name" required:"true"`
-	Email                   string                  `json:"email,omitempty"`
+	Email                   string                  `json:"email,omitempty" maxLength:"email"`
 	PhoneNumber             string                  `json:"phoneNumber,omitempty"`
-	LinkedInURL             string                  `json:"linkedInUrl,omitempty"`
-	GithubURL               string                  `json:"githubUrl,omitempty"`
-	Website                 string                  `json:"website,omitempty"`
-	AlternateEmailAddresses []string                `json:"alternateEmailAddresses,omitempty"`
+	LinkedInURL             string                  `json:"linkedInUrl,omitempty" maxLength:"url"`
+	GithubURL               string                  `json:"githubUrl,omitempty" maxLength:"url"`
+	Website                 string                  `json:"website,omitempty" maxLength:"url"`
+	AlternateEmailAddresses []string                `json:"alternateEmailAddresses,omitempty" maxLength:"email"`
 	SourceID                ashby.ID                `json:"sourceId,omitempty"`
 	CreditedToUserID        ashby.ID                `json:"creditedToUserId,omitempty"`
 	Location                *candidateLocationInput `json:"location,omitempty"`
@@ -255,7 +255,7 @@ func (s *Service) candidateList(ctx context.Context, c *rpc.Call, req *candidate
 }
 
 type candidateSearchRequest struct {
-	Email string `json:"email,omitempty"`
+	Email string `json:"email,omitempty" maxLength:"email"`
 	Name  string `json:"name,omitempty"`
 }
 
@@ -290,12 +290,12 @@ func (s *Service) candidateSearch(ctx context.Context, c *rpc.Call, req *candida
 type candidateUpdateRequest struct {
 	CandidateID       ashby.ID                `json:"candidateId" required:"true"`
 	Name              string                  `json:"name,omitempty"`
-	Email             string                  `json:"email,omitempty"`
+	Email             string                  `json:"email,omitempty" maxLength:"email"`
 	PhoneNumber       string                  `json:"phoneNumber,omitempty"`
-	LinkedInURL       string                  `json:"linkedInUrl,omitempty"`
-	GithubURL         string                  `json:"githubUrl,omitempty"`
-	WebsiteURL        string                  `json:"websiteUrl,omitempty"`
-	AlternateEmail    string                  `json:"alternateEmail,omitempty"`
+	LinkedInURL       string                  `json:"linkedInUrl,omitempty" maxLength:"url"`
+	GithubURL         string                  `json:"githubUrl,omitempty" maxLength:"url"`
+	WebsiteURL        string                  `json:"websiteUrl,omitempty" maxLength:"url"`
+	AlternateEmail    string                  `json:"alternateEmail,omitempty" maxLength:"email"`
 	SocialLinks       []ashby.SocialLink      `json:"socialLinks,omitempty" doc:"Replaces every social link (and overrides the URL fields)."`
 	SourceID          ashby.ID                `json:"sourceId,omitempty"`
 	CreditedToUserID  ashby.ID                `json:"creditedToUserId,omitempty"`
@@ -433,7 +433,7 @@ func applyTag(cand *ashby.Candidate, tag *ashby.CandidateTag, add bool) error {
 // noteInput is a note as a plain string or {type, value}.
 type noteInput struct {
 	Type  string `json:"type"`
-	Value string `json:"value"`
+	Value string `json:"value" maxLength:"long"`
 }
 
 func (n *noteInput) UnmarshalJSON(b []byte) error {

@@ -137,15 +137,15 @@ func (s *Service) candidateSetFraudStatus(ctx context.Context, c *rpc.Call, req 
 type candidateAddEmailMessageRequest struct {
 	CandidateID          ashby.ID    `json:"candidateId" required:"true"`
 	EmailProviderEmailID string      `json:"emailProviderEmailId" required:"true" doc:"The message's id at the email provider; recording the same id twice for a candidate is refused."`
-	Subject              string      `json:"subject" required:"true"`
-	From                 string      `json:"from" required:"true"`
-	To                   string      `json:"to" required:"true"`
-	Body                 string      `json:"body" required:"true"`
+	Subject              string      `json:"subject" required:"true" maxLength:"998"`
+	From                 string      `json:"from" required:"true" maxLength:"text"`
+	To                   string      `json:"to" required:"true" maxLength:"text"`
+	Body                 string      `json:"body" required:"true" maxLength:"long"`
 	UserID               ashby.ID    `json:"userId,omitempty" doc:"The user who exchanged the email."`
 	SentAt               *ashby.Time `json:"sentAt,omitempty" doc:"Default: now."`
-	CC                   string      `json:"cc,omitempty"`
-	MessageURL           string      `json:"messageUrl,omitempty"`
-	MessageIDHeader      string      `json:"messageIdHeader,omitempty"`
+	CC                   string      `json:"cc,omitempty" maxLength:"text"`
+	MessageURL           string      `json:"messageUrl,omitempty" maxLength:"url"`
+	MessageIDHeader      string      `json:"messageIdHeader,omitempty" maxLength:"998"`
 	ThreadID             string      `json:"threadId,omitempty" doc:"Default: the provider's email id (a thread of its own)."`
 	IsPrivate            bool        `json:"isPrivate,omitempty"`
 }

@@ -68,8 +68,8 @@ func (s *Service) communicationTemplateList(ctx context.Context, c *rpc.Call, _ 
 type communicationTemplateCreateRequest struct {
 	Title         string   `json:"title" required:"true"`
 	IntendedTypes []string `json:"intendedTypes,omitempty" enum:"email,inMail,linkedInConnection" doc:"Default: [\"email\"]."`
-	Subject       string   `json:"subject,omitempty"`
-	BodyHTML      string   `json:"bodyHtml,omitempty"`
+	Subject       string   `json:"subject,omitempty" maxLength:"998"`
+	BodyHTML      string   `json:"bodyHtml,omitempty" maxLength:"long"`
 }
 
 func (s *Service) communicationTemplateCreate(ctx context.Context, c *rpc.Call, req *communicationTemplateCreateRequest) (rpc.Result[ashby.CommunicationTemplate], error) {

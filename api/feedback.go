@@ -168,7 +168,7 @@ func normalizeFeedbackForm(def ashby.FormDefinition) (ashby.FormDefinition, erro
 	if n == 0 {
 		return def, ashby.InvalidInput("formDefinition.sections", "A feedback form needs at least one field")
 	}
-	if err := forms.CheckDefinition("formDefinition", def); err != nil {
+	if err := forms.CheckDefinition("formDefinition", &def); err != nil {
 		return def, err
 	}
 	return def, nil

@@ -216,7 +216,7 @@ func (s *Service) interviewList(ctx context.Context, c *rpc.Call, req *interview
 type interviewCreateRequest struct {
 	Title                    string   `json:"title" required:"true"`
 	ExternalTitle            string   `json:"externalTitle,omitempty" doc:"The title candidates see."`
-	InstructionsHTML         string   `json:"instructionsHtml,omitempty" doc:"Instructions for interviewers (HTML; b, i, u, a, lists, code, pre and paragraphs are kept)."`
+	InstructionsHTML         string   `json:"instructionsHtml,omitempty" doc:"Instructions for interviewers (HTML; b, i, u, a, lists, code, pre and paragraphs are kept)." maxLength:"long"`
 	JobID                    ashby.ID `json:"jobId,omitempty" doc:"The job the interview is specific to; omit for a shared interview."`
 	FeedbackFormDefinitionID ashby.ID `json:"feedbackFormDefinitionId,omitempty" doc:"Default: the organization's default feedback form."`
 	DurationMinutes          *int     `json:"durationMinutes,omitempty" doc:"Default length in minutes (5–1440, default 60), used by stage activities."`
@@ -302,7 +302,7 @@ type interviewUpdateRequest struct {
 	InterviewID              ashby.ID `json:"interviewId" required:"true"`
 	Title                    string   `json:"title,omitempty"`
 	ExternalTitle            *string  `json:"externalTitle,omitempty" doc:"\"\" clears it."`
-	InstructionsHTML         *string  `json:"instructionsHtml,omitempty" doc:"\"\" clears them."`
+	InstructionsHTML         *string  `json:"instructionsHtml,omitempty" doc:"\"\" clears them." maxLength:"long"`
 	FeedbackFormDefinitionID ashby.ID `json:"feedbackFormDefinitionId,omitempty"`
 	DurationMinutes          *int     `json:"durationMinutes,omitempty"`
 	IsDebrief                *bool    `json:"isDebrief,omitempty"`

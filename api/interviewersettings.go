@@ -125,7 +125,7 @@ type createPauseRequest struct {
 	UserID   ashby.ID    `json:"userId" required:"true"`
 	StartsAt *ashby.Time `json:"startsAt,omitempty" doc:"Default: now."`
 	EndsAt   *ashby.Time `json:"endsAt,omitempty" doc:"Omit for a pause until deleted."`
-	Comment  string      `json:"comment,omitempty"`
+	Comment  string      `json:"comment,omitempty" maxLength:"text"`
 }
 
 func (s *Service) createInterviewerPause(ctx context.Context, c *rpc.Call, req *createPauseRequest) (rpc.Result[ashby.InterviewerPause], error) {

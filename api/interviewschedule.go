@@ -119,7 +119,7 @@ func (s *Service) interviewScheduleEndpoints() []*rpc.Endpoint {
 }
 
 type interviewerInput struct {
-	Email            string `json:"email" required:"true"`
+	Email            string `json:"email" required:"true" maxLength:"email"`
 	FeedbackRequired *bool  `json:"feedbackRequired,omitempty" doc:"Default: the interview's isFeedbackRequired."`
 	// Ashlar extension: the pool the interviewer sits in for, which gives
 	// trainees their training role.
@@ -133,8 +133,8 @@ type eventInput struct {
 	Interviewers     []interviewerInput `json:"interviewers" required:"true"`
 	InterviewID      ashby.ID           `json:"interviewId,omitempty" doc:"Default: the organization's default interview."`
 	ExtraData        json.RawMessage    `json:"extraData,omitempty"`
-	Location         *string            `json:"location,omitempty" doc:"Ashlar extension: where the interview takes place."`
-	MeetingLink      *string            `json:"meetingLink,omitempty" doc:"Ashlar extension: the video meeting URL."`
+	Location         *string            `json:"location,omitempty" doc:"Ashlar extension: where the interview takes place." maxLength:"text"`
+	MeetingLink      *string            `json:"meetingLink,omitempty" doc:"Ashlar extension: the video meeting URL." maxLength:"url"`
 }
 
 type scheduleCreateRequest struct {

@@ -62,8 +62,8 @@ type boardInput struct {
 	Name                   string            `json:"name,omitempty" doc:"Public name used in /jobs/{name} and /posting-api/job-board/{name}: lower-case letters, digits and dashes. Default: from the title."`
 	IsInternal             bool              `json:"isInternal,omitempty"`
 	Theme                  *ashby.BoardTheme `json:"theme,omitempty"`
-	DescriptionOpeningHTML *string           `json:"descriptionOpeningHtml,omitempty"`
-	DescriptionClosingHTML *string           `json:"descriptionClosingHtml,omitempty"`
+	DescriptionOpeningHTML *string           `json:"descriptionOpeningHtml,omitempty" maxLength:"long"`
+	DescriptionClosingHTML *string           `json:"descriptionClosingHtml,omitempty" maxLength:"long"`
 }
 
 var colorRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
@@ -230,8 +230,8 @@ type jobBoardUpdateRequest struct {
 	Title                  string            `json:"title,omitempty"`
 	Name                   string            `json:"name,omitempty"`
 	Theme                  *ashby.BoardTheme `json:"theme,omitempty"`
-	DescriptionOpeningHTML *string           `json:"descriptionOpeningHtml,omitempty"`
-	DescriptionClosingHTML *string           `json:"descriptionClosingHtml,omitempty"`
+	DescriptionOpeningHTML *string           `json:"descriptionOpeningHtml,omitempty" maxLength:"long"`
+	DescriptionClosingHTML *string           `json:"descriptionClosingHtml,omitempty" maxLength:"long"`
 }
 
 func (s *Service) jobBoardUpdate(ctx context.Context, c *rpc.Call, req *jobBoardUpdateRequest) (rpc.Result[ashby.JobBoardSettings], error) {

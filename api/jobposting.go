@@ -94,16 +94,12 @@ func checkApplicationForm(field string, def ashby.FormDefinition) (ashby.FormDef
 	if len(def.Sections) == 0 {
 		return def, ashby.InvalidInput(field+".sections", "An application form needs at least one section")
 	}
-	if err := forms.CheckDefinition(field, def); err != nil {
+	if err := forms.CheckDefinition(field, &def); err != nil {
 		return def, err
 	}
 	have := map[string]bool{}
 	for i := range def.Sections {
 		sec := &def.Sections[i]
-		if sec.DescriptionHTML != "" {
-			sec.DescriptionHTML = sanitizeDescription(sec.DescriptionHTML)
-			sec.DescriptionPlain = sanitize.PlainText(sec.DescriptionHTML)
-		}
 		for j := range sec.Fields {
 			e := &sec.Fields[j]
 			f := &e.Field
@@ -118,10 +114,6 @@ func checkApplicationForm(field string, def ashby.FormDefinition) (ashby.FormDef
 			}
 			if f.HumanReadablePath == "" {
 				f.HumanReadablePath = f.Title
-			}
-			if e.DescriptionHTML != "" {
-				e.DescriptionHTML = sanitizeDescription(e.DescriptionHTML)
-				e.DescriptionPlain = sanitize.PlainText(e.DescriptionHTML)
 			}
 		}
 	}
@@ -446,7 +438,7 @@ func filterJobPostingIDs(ctx context.Context, q store.Q, org string, docs [][]by
 
 type descriptionInput struct {
 	Type    string `json:"type" required:"true" enum:"text/html"`
-	Content string `json:"content" required:"true"`
+	Content string `json:"content" required:"true" maxLength:"long"`
 }
 
 type jobPostingUpdateRequest struct {
@@ -685,7 +677,7 @@ func (s *Service) applySettings(ctx context.Context, tx *store.Tx, org string, p
 type jobPostingCreateRequest struct {
 	JobID           ashby.ID `json:"jobId" required:"true"`
 	Title           string   `json:"title,omitempty" doc:"Default: the job's title."`
-	DescriptionHTML string   `json:"descriptionHtml,omitempty"`
+	DescriptionHTML string   `json:"descriptionHtml,omitempty" maxLength:"long"`
 	Status          string   `json:"status,omitempty" enum:"Draft,Published" doc:"Default Draft."`
 	postingSettings
 }

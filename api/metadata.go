@@ -211,7 +211,7 @@ type customFieldCreateRequest struct {
 	FieldType        string `json:"fieldType" required:"true" enum:"Boolean,CompensationRange,Currency,Date,LongText,MultiValueSelect,Number,NumberRange,String,ValueSelect,Url,UUID,Location"`
 	ObjectType       string `json:"objectType" required:"true" enum:"Application,Candidate,Job,Employee,Talent_Project,Opening_Version,Offer_Version"`
 	Title            string `json:"title" required:"true"`
-	Description      string `json:"description,omitempty"`
+	Description      string `json:"description,omitempty" maxLength:"text"`
 	SelectableValues []struct {
 		Label string `json:"label" required:"true"`
 		Value string `json:"value" required:"true"`

@@ -96,7 +96,7 @@ var openingTransitions = map[string][]string{
 
 type openingCreateRequest struct {
 	Identifier      string     `json:"identifier,omitempty" doc:"Default: the next number."`
-	Description     string     `json:"description,omitempty"`
+	Description     string     `json:"description,omitempty" maxLength:"text"`
 	TeamID          ashby.ID   `json:"teamId,omitempty" doc:"The department."`
 	LocationIDs     []ashby.ID `json:"locationIds,omitempty"`
 	JobIDs          []ashby.ID `json:"jobIds,omitempty"`
@@ -285,7 +285,7 @@ func (s *Service) openingSearch(ctx context.Context, c *rpc.Call, req *openingSe
 type openingUpdateRequest struct {
 	OpeningID       ashby.ID `json:"openingId" required:"true"`
 	Identifier      *string  `json:"identifier,omitempty"`
-	Description     *string  `json:"description,omitempty"`
+	Description     *string  `json:"description,omitempty" maxLength:"text"`
 	TeamID          *string  `json:"teamId,omitempty" doc:"The department; empty string clears it."`
 	TargetHireDate  *string  `json:"targetHireDate,omitempty" doc:"YYYY-MM-DD; empty string clears it."`
 	TargetStartDate *string  `json:"targetStartDate,omitempty" doc:"YYYY-MM-DD; empty string clears it."`

@@ -82,7 +82,7 @@ func (s *Service) userInfo(ctx context.Context, c *rpc.Call, req *userInfoReques
 }
 
 type userSearchRequest struct {
-	Email string `json:"email" required:"true"`
+	Email string `json:"email" required:"true" maxLength:"email"`
 }
 
 func (s *Service) userSearch(ctx context.Context, c *rpc.Call, req *userSearchRequest) (*rpc.Page, error) {
@@ -96,7 +96,7 @@ func (s *Service) userSearch(ctx context.Context, c *rpc.Call, req *userSearchRe
 type userCreateRequest struct {
 	FirstName  string   `json:"firstName" required:"true"`
 	LastName   string   `json:"lastName" required:"true"`
-	Email      string   `json:"email" required:"true"`
+	Email      string   `json:"email" required:"true" maxLength:"email"`
 	GlobalRole string   `json:"globalRole,omitempty" enum:"Organization Admin,Elevated Access,Limited Access,External Recruiter" doc:"Default Limited Access."`
 	ManagerID  ashby.ID `json:"managerId,omitempty"`
 }
@@ -133,7 +133,7 @@ type userUpdateRequest struct {
 	UserID     ashby.ID `json:"userId" required:"true"`
 	FirstName  string   `json:"firstName,omitempty"`
 	LastName   string   `json:"lastName,omitempty"`
-	Email      string   `json:"email,omitempty"`
+	Email      string   `json:"email,omitempty" maxLength:"email"`
 	GlobalRole string   `json:"globalRole,omitempty" enum:"Organization Admin,Elevated Access,Limited Access,External Recruiter"`
 	IsEnabled  *bool    `json:"isEnabled,omitempty"`
 	ManagerID  ashby.ID `json:"managerId,omitempty"`

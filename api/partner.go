@@ -114,8 +114,8 @@ func (s *Service) partnerEndpoints() []*rpc.Endpoint {
 
 type partnerCreateRequest struct {
 	Title       string `json:"title" required:"true"`
-	BaseURL     string `json:"baseUrl" required:"true" doc:"Where the partner hosts its endpoints: Ashlar POSTs to baseUrl + \"/assessment.start\" and so on. https (http only with --partner-allow-private)."`
-	PartnerKey  string `json:"partnerKey,omitempty" doc:"The key the partner gave you: sent as the HTTP Basic user name of every call. Never returned."`
+	BaseURL     string `json:"baseUrl" required:"true" doc:"Where the partner hosts its endpoints: Ashlar POSTs to baseUrl + \"/assessment.start\" and so on. https (http only with --partner-allow-private)." maxLength:"url"`
+	PartnerKey  string `json:"partnerKey,omitempty" doc:"The key the partner gave you: sent as the HTTP Basic user name of every call. Never returned." maxLength:"1024"`
 	Assessments *bool  `json:"assessments,omitempty" doc:"The partner serves assessments (default true)."`
 	Workflows   bool   `json:"workflows,omitempty" doc:"The partner serves workflows."`
 	Enabled     *bool  `json:"enabled,omitempty" doc:"Opt in now (default true)."`
@@ -155,6 +155,9 @@ func (s *Service) checkCallbackKey(ctx context.Context, org, keyID string) error
 
 func (s *Service) partnerCreate(ctx context.Context, c *rpc.Call, req *partnerCreateRequest) (rpc.Result[ashby.PartnerIntegration], error) {
 	title, base, err := s.checkPartnerFields(req.Title, req.BaseURL)
+	if err == nil {
+		err = s.checkTarget(ctx, "baseUrl", base, PartnerClient().Config().AllowPrivate, "--partner-allow-private")
+	}
 	if err != nil {
 		return rpc.Result[ashby.PartnerIntegration]{}, err
 	}
@@ -231,8 +234,8 @@ func (s *Service) partnerList(ctx context.Context, c *rpc.Call, req *partnerList
 type partnerUpdateRequest struct {
 	PartnerIntegrationID ashby.ID `json:"partnerIntegrationId" required:"true"`
 	Title                *string  `json:"title,omitempty"`
-	BaseURL              *string  `json:"baseUrl,omitempty"`
-	PartnerKey           *string  `json:"partnerKey,omitempty" doc:"A new key; \"\" removes it."`
+	BaseURL              *string  `json:"baseUrl,omitempty" maxLength:"url"`
+	PartnerKey           *string  `json:"partnerKey,omitempty" doc:"A new key; \"\" removes it." maxLength:"1024"`
 	Enabled              *bool    `json:"enabled,omitempty" doc:"false opts the organization out: the partner is no longer called, and its stage triggers do nothing."`
 	Assessments          *bool    `json:"assessments,omitempty"`
 	Workflows            *bool    `json:"workflows,omitempty"`
@@ -245,6 +248,12 @@ func (s *Service) partnerUpdate(ctx context.Context, c *rpc.Call, req *partnerUp
 	}
 	if req.APIKeyID != nil && *req.APIKeyID != "" {
 		if err := s.checkCallbackKey(ctx, c.Org(), *req.APIKeyID); err != nil {
+			return rpc.Result[ashby.PartnerIntegration]{}, err
+		}
+	}
+	if req.BaseURL != nil {
+		// Resolved before the transaction, which must not wait on DNS.
+		if err := s.checkTarget(ctx, "baseUrl", strings.TrimSpace(*req.BaseURL), PartnerClient().Config().AllowPrivate, "--partner-allow-private"); err != nil {
 			return rpc.Result[ashby.PartnerIntegration]{}, err
 		}
 	}

@@ -914,7 +914,7 @@ func (s *Service) assessmentStartForApplication(ctx context.Context, c *rpc.Call
 
 type cancelStartRequest struct {
 	AssessmentStartID ashby.ID `json:"assessmentStartId" required:"true"`
-	Reason            string   `json:"reason,omitempty"`
+	Reason            string   `json:"reason,omitempty" maxLength:"text"`
 }
 
 func (s *Service) assessmentCancelStart(ctx context.Context, c *rpc.Call, req *cancelStartRequest) (rpc.Result[ashby.AssessmentStart], error) {

@@ -94,7 +94,7 @@ func (s *Service) projectSearch(ctx context.Context, c *rpc.Call, req *projectSe
 
 type projectCreateRequest struct {
 	Title        string `json:"title" required:"true"`
-	Description  string `json:"description,omitempty"`
+	Description  string `json:"description,omitempty" maxLength:"text"`
 	Confidential bool   `json:"confidential,omitempty"`
 }
 

@@ -126,7 +126,7 @@ func (s *Service) loadOwnedDraft(ctx context.Context, tx *store.Tx, c *rpc.Call,
 }
 
 type sequenceFromInput struct {
-	Email string `json:"email" required:"true" doc:"An address emailSender.list returns (not a NoReply one)."`
+	Email string `json:"email" required:"true" doc:"An address emailSender.list returns (not a NoReply one)." maxLength:"email"`
 }
 
 type sequenceAddRequest struct {
@@ -331,14 +331,14 @@ func (s *Service) sequenceStart(ctx context.Context, c *rpc.Call, req *sequenceI
 
 type richTextInput struct {
 	Type  string `json:"type" required:"true" enum:"text/html"`
-	Value string `json:"value" required:"true"`
+	Value string `json:"value" required:"true" maxLength:"long"`
 }
 
 type sequenceUpdateStageRequest struct {
 	SequenceID ashby.ID       `json:"sequenceId" required:"true"`
 	StageID    ashby.ID       `json:"stageId" required:"true" doc:"The id of one of the sequence's stages."`
-	Subject    *string        `json:"subject,omitempty" doc:"Plain-text subject replacing the stage's."`
-	BodyHTML   *string        `json:"bodyHtml,omitempty" doc:"HTML body replacing the stage's."`
+	Subject    *string        `json:"subject,omitempty" doc:"Plain-text subject replacing the stage's." maxLength:"998"`
+	BodyHTML   *string        `json:"bodyHtml,omitempty" doc:"HTML body replacing the stage's." maxLength:"long"`
 	Body       *richTextInput `json:"body,omitempty" doc:"The body as rich text {type: text/html, value}; an alternative to bodyHtml."`
 }
 

@@ -83,8 +83,8 @@ func (s *Service) sequenceTemplateInfo(ctx context.Context, c *rpc.Call, req *se
 
 type sequenceTemplateStageInput struct {
 	DelayDays int    `json:"delayDays" doc:"Days after the previous stage (the first: after the sequence starts), 0–365."`
-	Subject   string `json:"subject" required:"true" doc:"Plain-text subject; may contain tokens such as {{candidate.firstName}}."`
-	BodyHTML  string `json:"bodyHtml" required:"true" doc:"HTML body; may contain tokens such as {{candidate.firstName}}."`
+	Subject   string `json:"subject" required:"true" doc:"Plain-text subject; may contain tokens such as {{candidate.firstName}}." maxLength:"998"`
+	BodyHTML  string `json:"bodyHtml" required:"true" doc:"HTML body; may contain tokens such as {{candidate.firstName}}." maxLength:"long"`
 }
 
 type sequenceTemplateCreateRequest struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webhook"
 )
 
 // Service is the hiring system behind the API.
@@ -23,6 +24,13 @@ type Service struct {
 	// (profile URLs, file downloads, apply links).
 	BaseURL string
 	Log     *slog.Logger
+	// WebhookAllowPrivate lets webhook settings name private and
+	// special-purpose addresses (--webhook-allow-private, --demo); the
+	// dispatcher's guard is configured alike.
+	WebhookAllowPrivate bool
+	// Resolver resolves the hosts of configured URLs when they are saved
+	// (nil: the system's resolver).
+	Resolver webhook.Resolver
 
 	listenMu         sync.Mutex
 	postingListeners []func(org string)

@@ -155,7 +155,7 @@ func (s *Service) surveyFormCreate(ctx context.Context, c *rpc.Call, req *survey
 			}
 		}
 	}
-	if err := forms.CheckDefinition("formDefinition", def); err != nil {
+	if err := forms.CheckDefinition("formDefinition", &def); err != nil {
 		return rpc.Result[ashby.SurveyFormDefinition]{}, err
 	}
 	f := &ashby.SurveyFormDefinition{ID: ashby.NewID(), OrganizationID: c.Org(), Title: strings.TrimSpace(req.Title), SurveyType: req.SurveyType, FormDefinition: def}

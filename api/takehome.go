@@ -245,7 +245,7 @@ type takeHomeCreateRequest struct {
 	InterviewID      ashby.ID    `json:"interviewId" required:"true" doc:"The take-home interview (shared, or the application's job's own); reviewers use its feedback form."`
 	ReviewerUserIDs  []ashby.ID  `json:"reviewerUserIds" required:"true" doc:"1–20 enabled users who review the submission; each submits feedback once."`
 	DueAt            *ashby.Time `json:"dueAt,omitempty" doc:"When the candidate is asked to submit by (in the future). Later submissions are still accepted."`
-	InstructionsHTML string      `json:"instructionsHtml,omitempty" doc:"What the candidate is asked to do, shown on the submission page (HTML; b, i, u, a, lists, code, pre and paragraphs are kept)."`
+	InstructionsHTML string      `json:"instructionsHtml,omitempty" doc:"What the candidate is asked to do, shown on the submission page (HTML; b, i, u, a, lists, code, pre and paragraphs are kept)." maxLength:"long"`
 }
 
 func (s *Service) takeHomeCreate(ctx context.Context, c *rpc.Call, req *takeHomeCreateRequest) (rpc.Result[ashby.TakeHomeAssignment], error) {
@@ -373,6 +373,9 @@ func checkSubmission(in *TakeHomeSubmissionInput, filesField string) error {
 	if !utf8.ValidString(in.Text) {
 		return ashby.InvalidInput("text", "The text is not valid UTF-8")
 	}
+	if strings.IndexByte(in.Text, 0) >= 0 {
+		return ashby.InvalidInput("text", "The text contains a NUL character, which is not allowed")
+	}
 	if n := utf8.RuneCountInString(in.Text); n > MaxTakeHomeText {
 		return ashby.InvalidInput("text", "The text is %d characters long; at most %d are accepted", n, MaxTakeHomeText)
 	}
@@ -384,7 +387,7 @@ func checkSubmission(in *TakeHomeSubmissionInput, filesField string) error {
 		}
 		field := fmt.Sprintf("links[%d]", i)
 		u, err := url.Parse(l)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(l) > maxTakeHomeLink {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(l) > maxTakeHomeLink || strings.IndexByte(l, 0) >= 0 || !utf8.ValidString(l) {
 			return ashby.InvalidInput(field, "%q is not an http or https link (at most %d characters)", l, maxTakeHomeLink)
 		}
 		links = append(links, l)
@@ -404,8 +407,8 @@ func checkSubmission(in *TakeHomeSubmissionInput, filesField string) error {
 
 type takeHomeSubmitRequest struct {
 	TakeHomeAssignmentID ashby.ID `json:"takeHomeAssignmentId" required:"true"`
-	Text                 string   `json:"text,omitempty" doc:"The candidate's answer, plain text (at most 50,000 characters)."`
-	Links                []string `json:"links,omitempty" doc:"Up to 10 http(s) links (a repository, a document)."`
+	Text                 string   `json:"text,omitempty" doc:"The candidate's answer, plain text (at most 50,000 characters)." maxLength:"50000"`
+	Links                []string `json:"links,omitempty" doc:"Up to 10 http(s) links (a repository, a document)." maxLength:"url"`
 	FileHandles          []string `json:"fileHandles,omitempty" doc:"Up to 5 handles from file.createFileUploadHandle with fileUploadContext CandidateFiles."`
 }
 

@@ -38,13 +38,16 @@ func (s *Service) webhookEndpoints() []*rpc.Endpoint {
 // The enum tag must equal ashby.WebhookTypesEnum (a test checks it).
 type webhookCreateRequest struct {
 	WebhookType      string `json:"webhookType" required:"true" enum:"applicationSubmit,applicationUpdate,candidateHire,candidateStageChange,candidateDelete,candidateMerge,interviewPlanTransition,interviewScheduleCreate,interviewScheduleUpdate,jobCreate,jobUpdate,jobPostingUpdate,jobPostingPublish,jobPostingUnpublish,jobPostingDelete,offerCreate,offerUpdate,offerDelete,openingCreate,pushToHRIS,surveySubmit,signatureRequestUpdate,takeHomeAssignmentAssigned,takeHomeAssignmentSubmitted,takeHomeAssignmentCompleted,takeHomeAssignmentCancelled,ping" doc:"The event type to send: any event Ashby documents a webhook payload for (https://developers.ashbyhq.com/reference/applicationsubmitwebhook and the pages after it), not only the 17 of the webhookType enum in Ashby's OpenAPI description."`
-	RequestURL       string `json:"requestUrl" required:"true" doc:"The http or https URL events are POSTed to."`
-	SecretToken      string `json:"secretToken" required:"true" doc:"Key of the Ashby-Signature HMAC-SHA256 of each request body."`
+	RequestURL       string `json:"requestUrl" required:"true" doc:"The http or https URL events are POSTed to." maxLength:"url"`
+	SecretToken      string `json:"secretToken" required:"true" doc:"Key of the Ashby-Signature HMAC-SHA256 of each request body." maxLength:"1024"`
 	StandardWebhooks bool   `json:"standardWebhooks,omitempty" doc:"Ashlar extension: also send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature)."`
 }
 
 func (s *Service) webhookCreate(ctx context.Context, c *rpc.Call, req *webhookCreateRequest) (rpc.Result[ashby.WebhookSetting], error) {
 	u, err := checkWebhookURL(req.RequestURL)
+	if err == nil {
+		err = s.checkTarget(ctx, "requestUrl", u, s.WebhookAllowPrivate, "--webhook-allow-private")
+	}
 	if err != nil {
 		return rpc.Result[ashby.WebhookSetting]{}, err
 	}
@@ -88,8 +91,8 @@ func (s *Service) webhookInfo(ctx context.Context, c *rpc.Call, req *webhookIDRe
 type webhookUpdateRequest struct {
 	WebhookID        ashby.ID `json:"webhookId" required:"true"`
 	Enabled          *bool    `json:"enabled,omitempty"`
-	RequestURL       *string  `json:"requestUrl,omitempty"`
-	SecretToken      *string  `json:"secretToken,omitempty"`
+	RequestURL       *string  `json:"requestUrl,omitempty" maxLength:"url"`
+	SecretToken      *string  `json:"secretToken,omitempty" maxLength:"1024"`
 	StandardWebhooks *bool    `json:"standardWebhooks,omitempty" doc:"Ashlar extension: turn the Standard Webhooks headers on or off."`
 }
 
@@ -103,6 +106,9 @@ func (s *Service) webhookUpdate(ctx context.Context, c *rpc.Call, req *webhookUp
 		if u, err = checkWebhookURL(*req.RequestURL); err != nil {
 			return rpc.Result[ashby.WebhookSetting]{}, err
 		}
+		if err = s.checkTarget(ctx, "requestUrl", u, s.WebhookAllowPrivate, "--webhook-allow-private"); err != nil {
+			return rpc.Result[ashby.WebhookSetting]{}, err
+		}
 	}
 	if req.SecretToken != nil {
 		if err := checkSecretToken(*req.SecretToken); err != nil {
@@ -111,7 +117,6 @@ func (s *Service) webhookUpdate(ctx context.Context, c *rpc.Call, req *webhookUp
 	}
 	org, id := c.Org(), string(req.WebhookID)
 	var set *ashby.WebhookSetting
-	var secret string
 	err := s.write(ctx, func(tx *store.Tx) error {
 		var changed ashby.WebhookSetting
 		var err error
@@ -134,17 +139,16 @@ func (s *Service) webhookUpdate(ctx context.Context, c *rpc.Call, req *webhookUp
 		if err != nil {
 			return webhookNotFound(err)
 		}
-		var meta webhook.SettingMeta
-		if _, err := store.GetMeta(ctx, tx, org, webhook.Settings.Name, id, &meta); err != nil {
-			return err
-		}
 		if req.SecretToken != nil {
+			var meta webhook.SettingMeta
+			if _, err := store.GetMeta(ctx, tx, org, webhook.Settings.Name, id, &meta); err != nil {
+				return err
+			}
 			meta.SecretToken = *req.SecretToken
 			if err := tx.SetMeta(ctx, org, webhook.Settings.Name, id, meta); err != nil {
 				return err
 			}
 		}
-		secret = meta.SecretToken
 		if !set.Enabled {
 			// A disabled webhook sends nothing more, retries included.
 			return webhook.CancelSetting(ctx, tx, org, id, "the webhook was disabled")
@@ -153,6 +157,13 @@ func (s *Service) webhookUpdate(ctx context.Context, c *rpc.Call, req *webhookUp
 	})
 	if err != nil {
 		return rpc.Result[ashby.WebhookSetting]{}, err
+	}
+	// The secret is echoed only when this call set it: a key that may
+	// update a setting must not be able to read its secret, which
+	// webhook.info never shows (docs/webhooks.md).
+	secret := ""
+	if req.SecretToken != nil {
+		secret = *req.SecretToken
 	}
 	return rpc.Value(withSecret(set, secret)), nil
 }
@@ -275,21 +286,22 @@ func duplicateWebhook(set *ashby.WebhookSetting) error {
 	return e
 }
 
-// withSecret is the setting as create and update return it: with its
-// secret token (and, with Standard Webhooks on, the secret in that form).
+// withSecret is the setting as create and update return it: with the
+// secret token the call sent (and, with Standard Webhooks on, the secret
+// in that form), or none.
 func withSecret(set *ashby.WebhookSetting, secret string) *ashby.WebhookSetting {
 	out := *set
 	out.SecretToken = secret
-	if out.StandardWebhooks {
+	if out.StandardWebhooks && secret != "" {
 		out.StandardWebhooksSecret = webhook.StandardSecret(secret)
 	}
 	return &out
 }
 
 // checkWebhookURL validates a request URL: absolute http or https with a
-// host. Whether its address is reachable (and public) is decided when a
-// delivery connects, by the dispatcher's SSRF guard, since DNS answers can
-// change after the setting is saved.
+// host. Whether its address is public is checked by checkTarget when it
+// is saved, and again by the dispatcher's SSRF guard each time a delivery
+// connects, since DNS answers can change after the setting is saved.
 func checkWebhookURL(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if len(s) > 2048 {
@@ -300,6 +312,21 @@ func checkWebhookURL(raw string) (string, error) {
 		return "", ashby.InvalidInput("requestUrl", "requestUrl must be an absolute http or https URL, got %q", raw)
 	}
 	return s, nil
+}
+
+// checkTarget refuses a configured URL (a webhook's requestUrl, a
+// partner's baseUrl) whose host is a private or special-purpose address,
+// or a name that resolves to one (webhook.CheckURL), unless the server
+// allows private targets (flag names the setting that does).
+func (s *Service) checkTarget(ctx context.Context, field, u string, allowPrivate bool, flag string) error {
+	if allowPrivate {
+		return nil
+	}
+	var be *webhook.BlockedError
+	if err := webhook.CheckURL(ctx, s.Resolver, u); errors.As(err, &be) {
+		return ashby.InvalidInput(field, "%s must reach a public address: %s is a %s address, which this server does not call (see %s)", field, be.Addr, be.Reason, flag)
+	}
+	return nil
 }
 
 func checkSecretToken(t string) error {

@@ -345,7 +345,7 @@ type workflowUpdateRequest struct {
 	Timestamp                  *int64                    `json:"timestamp,omitempty" doc:"When the partner observed this state: epoch milliseconds (values below 10^11 are read as seconds). Updates older than the last applied are ignored."`
 	ExternalWorkflowID         string                    `json:"external_workflow_id" required:"true" doc:"The id the partner returned from workflow.start."`
 	ExternalWorkflowStatus     *string                   `json:"external_workflow_status,omitempty"`
-	ExternalWorkflowProfileURL *string                   `json:"external_workflow_profile_url,omitempty"`
+	ExternalWorkflowProfileURL *string                   `json:"external_workflow_profile_url,omitempty" maxLength:"url"`
 	Metadata                   []ashby.WorkflowMetadatum `json:"metadata,omitempty" doc:"Merged by id into the workflow's metadata."`
 }
 

@@ -9,16 +9,16 @@ type FormDefinition struct {
 // FormSection is a titled group of fields.
 type FormSection struct {
 	Title            string      `json:"title,omitempty"`
-	DescriptionHTML  string      `json:"descriptionHtml,omitempty"`
-	DescriptionPlain string      `json:"descriptionPlain,omitempty"`
+	DescriptionHTML  string      `json:"descriptionHtml,omitempty" maxLength:"long"`
+	DescriptionPlain string      `json:"descriptionPlain,omitempty" maxLength:"long"`
 	Fields           []FormEntry `json:"fields"`
 }
 
 // FormEntry places a field in a section.
 type FormEntry struct {
 	IsRequired       bool      `json:"isRequired"`
-	DescriptionHTML  string    `json:"descriptionHtml,omitempty"`
-	DescriptionPlain string    `json:"descriptionPlain,omitempty"`
+	DescriptionHTML  string    `json:"descriptionHtml,omitempty" maxLength:"long"`
+	DescriptionPlain string    `json:"descriptionPlain,omitempty" maxLength:"long"`
 	Field            FormField `json:"field"`
 }
 
@@ -27,8 +27,8 @@ type FormField struct {
 	ID                string                `json:"id"`
 	Type              string                `json:"type"`
 	Path              string                `json:"path"`
-	HumanReadablePath string                `json:"humanReadablePath"`
-	Title             string                `json:"title"`
+	HumanReadablePath string                `json:"humanReadablePath" maxLength:"1000"`
+	Title             string                `json:"title" maxLength:"1000"`
 	IsNullable        bool                  `json:"isNullable"`
 	SelectableValues  []FormSelectableValue `json:"selectableValues,omitempty"`
 }

@@ -176,7 +176,7 @@ const (
 type Datum struct {
 	Identifier  string `json:"identifier" required:"true"`
 	Label       string `json:"label" required:"true"`
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitempty" maxLength:"text"`
 	Type        string `json:"type" required:"true" enum:"numeric_score,numeric_duration_minutes,url,string,boolean_success"`
 	Value       any    `json:"value"`
 }

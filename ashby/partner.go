@@ -190,7 +190,7 @@ type WorkflowTemplate struct {
 // WorkflowValue is a field value a workflow was started with.
 type WorkflowValue struct {
 	FieldID string `json:"fieldId"`
-	Value   string `json:"value"`
+	Value   string `json:"value" maxLength:"text"`
 }
 
 // WorkflowMetadatum is a piece of progress a partner reports in
@@ -200,7 +200,7 @@ type WorkflowMetadatum struct {
 	Value       any    `json:"value"`
 	Type        string `json:"type,omitempty"`
 	Label       string `json:"label,omitempty"`
-	Description string `json:"description,omitempty"`
+	Description string `json:"description,omitempty" maxLength:"text"`
 }
 
 // WorkflowRun is a workflow started with a partner and its progress.

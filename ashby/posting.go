@@ -298,5 +298,5 @@ type JobBoardSettings struct {
 type BoardTheme struct {
 	// PrimaryColor is a #rrggbb colour for headings, links and buttons.
 	PrimaryColor string `json:"primaryColor,omitempty"`
-	LogoURL      string `json:"logoUrl,omitempty"`
+	LogoURL      string `json:"logoUrl,omitempty" maxLength:"url"`
 }

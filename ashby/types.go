@@ -14,7 +14,7 @@ type ContactInfo struct {
 // SocialLink is a candidate's profile link.
 type SocialLink struct {
 	Type string `json:"type" enum:"LinkedIn,GitHub,Twitter,Medium,StackOverflow,YouTube,CodePen,Website"`
-	URL  string `json:"url"`
+	URL  string `json:"url" maxLength:"url"`
 }
 
 // FileHandle references a stored file; exchange Handle via file.info.
@@ -280,7 +280,7 @@ type CompensationComponent struct {
 type CompensationTier struct {
 	ID                    string                  `json:"id"`
 	Title                 *string                 `json:"title,omitempty"`
-	AdditionalInformation *string                 `json:"additionalInformation,omitempty"`
+	AdditionalInformation *string                 `json:"additionalInformation,omitempty" maxLength:"text"`
 	Components            []CompensationComponent `json:"components"`
 	TierSummary           string                  `json:"tierSummary"`
 }

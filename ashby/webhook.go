@@ -5,8 +5,9 @@ import "slices"
 // WebhookSetting is a webhook subscription (https://developers.ashbyhq.com/docs/setting-up-webhooks): every event of
 // WebhookType in the organization is POSTed to RequestURL.
 //
-// SecretToken is returned only by webhook.create and webhook.update, as
-// Ashby does; webhook.info and Ashlar's webhook.list omit it.
+// SecretToken is returned only by webhook.create and by a webhook.update
+// that sets it (docs/webhooks.md); webhook.info, as Ashby's, and Ashlar's
+// webhook.list omit it.
 type WebhookSetting struct {
 	ID          string `json:"id"`
 	Enabled     bool   `json:"enabled"`
@@ -19,7 +20,7 @@ type WebhookSetting struct {
 	StandardWebhooks bool `json:"standardWebhooks,omitempty"`
 	// StandardWebhooksSecret is the secret a Standard Webhooks library
 	// verifies with ("whsec_" + base64 of the secret token). Like the
-	// token, it is returned only by create and update.
+	// token, it is returned only by create and an update that sets it.
 	StandardWebhooksSecret string `json:"standardWebhooksSecret,omitempty"`
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/ashlarhq/ashlar/forms"
 	"github.com/ashlarhq/ashlar/jobboard"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	// Burst is negative).
 	PostsPerMinute, Burst int
 	Log                   *slog.Logger
+	// BodyTimeout is the base time a posted form's body has to arrive
+	// (webform.BodyDeadline; 0: its default).
+	BodyTimeout time.Duration
 }
 
 // Site serves the careers pages.
@@ -63,6 +67,8 @@ type Site struct {
 	lists listCache
 	css   []byte
 	log   *slog.Logger
+	// bodyTimeout is Options.BodyTimeout.
+	bodyTimeout time.Duration
 	// The take-home submission pages (takehome.go) have their own CSRF
 	// cookie and rate limit.
 	takeHomeCSRF  webform.CSRF
@@ -83,7 +89,7 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	}
 	prefix := webform.BasePath(svc.BaseURL)
 	s := &Site{svc: svc, boards: boards, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", prefix+"/jobs/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log,
+		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
 		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
 		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
 	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
@@ -464,7 +470,7 @@ func (s *Site) servePosting(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
 	ld, _ := json.Marshal(info.LinkedData) // json.Marshal escapes <, > and &: safe inside <script>
-	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Body: template.HTML(info.DescriptionHTML),
+	d := postingData{page: s.pageFor(snap, info.Title+" – "+snap.Org.Name), P: info, Body: sanitize.DescriptionPage(info.DescriptionHTML),
 		Department: info.DepartmentName,
 		Workplace:  workplaceLabels[info.WorkplaceType], Employment: employmentLabels[info.EmploymentType], JSONLD: template.JS(ld),
 		ApplyURL: s.base + "/jobs/" + snap.Board.Name + "/" + info.ID + "/application" + utmQuery(r)}
@@ -520,9 +526,9 @@ func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.Board
 		d.Key = webform.RandomToken()
 	}
 	for _, k := range utmKeys {
-		v := vals.Get(k)
+		v := vals.Hidden(k)
 		if v == "" {
-			v = r.URL.Query().Get(k)
+			v = webform.Posted(r.URL.Query()).Hidden(k)
 		}
 		if v != "" {
 			d.UTM = append(d.UTM, webform.Option{Label: k, Value: v})
@@ -542,6 +548,20 @@ func (s *Site) serveApply(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, http.StatusOK, "apply", s.applyData(w, r, snap, info, webform.Values{}, nil))
+}
+
+// validKey reports whether an idempotency key is one the form could have
+// carried (webform.RandomToken's alphabet and a sensible length).
+func validKey(k string) bool {
+	if len(k) < 16 || len(k) > 64 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // honeypot is a field people never see (hidden from view and from
@@ -571,7 +591,8 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 	if fs != nil {
 		maxBody += int64(fileFields) * fs.MaxSize()
 	}
-	vals, staged, rejected, err := readForm(r.Context(), fs, r, maxBody)
+	webform.BodyDeadline(w, r, s.bodyTimeout, maxBody)
+	form, err := readForm(r.Context(), fs, r, maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -582,6 +603,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusBadRequest, snap, "Application not submitted", "Your application could not be read. Please go back and try again.")
 		return
 	}
+	vals, staged, rejected := form.vals, form.staged, form.rejected
 	defer func() {
 		for _, st := range staged {
 			st.Remove()
@@ -597,15 +619,29 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := vals.Get("idempotency_key")
-	if len(key) < 16 || len(key) > 64 {
+	if !validKey(key) {
 		key = webform.RandomToken()
 		vals["idempotency_key"] = []string{key}
+	}
+	if len(form.tooLong) > 0 {
+		errs := map[string]string{}
+		for name := range form.tooLong {
+			path, _, _ := strings.Cut(name, "[") // a composite field's input
+			errs[path] = fmt.Sprintf("Is too long (at most %d characters).", forms.MaxLongText)
+		}
+		d := s.applyData(w, r, snap, info, vals, errs)
+		d.FormError = "Your application was not submitted: an answer is too long."
+		if len(staged) > 0 {
+			d.FormError += " Browsers do not keep attached files after an error: please attach your files again."
+		}
+		s.render(w, http.StatusUnprocessableEntity, "apply", d)
+		return
 	}
 	hasFile := func(path string) bool { return staged[path] != nil || rejected[path] != nil }
 	sub := api.Submission{JobPostingID: info.ID, Answers: webform.Answers(info.ApplicationFormDefinition, vals, hasFile),
 		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), IdempotencyKey: "careers:" + snap.Board.ID + ":" + key,
 		FallbackSource: "Careers Page"}
-	utm := ashby.UTMData{Source: vals.Get("utm_source"), Campaign: vals.Get("utm_campaign"), Medium: vals.Get("utm_medium"), Term: vals.Get("utm_term"), Content: vals.Get("utm_content")}
+	utm := ashby.UTMData{Source: vals.Hidden("utm_source"), Campaign: vals.Hidden("utm_campaign"), Medium: vals.Hidden("utm_medium"), Term: vals.Hidden("utm_term"), Content: vals.Hidden("utm_content")}
 	if utm != (ashby.UTMData{}) {
 		sub.UTM = &utm
 	}
@@ -647,8 +683,12 @@ func (s *Site) serveSubmitted(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.URL.Query().Get("ref")
-	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, ref)
-	if !ashby.IsUUID(ref) || err != nil || sub.JobPostingID != info.ID {
+	if !ashby.IsUUID(ref) {
+		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
+		return
+	}
+	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, strings.ToLower(ref))
+	if err != nil || sub.JobPostingID != info.ID {
 		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/files"
 	"github.com/ashlarhq/ashlar/rpc"
+	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -135,7 +136,7 @@ func (s *Site) takeHomeForm(w http.ResponseWriter, r *http.Request, status int, 
 		heading = "Take-home assignment"
 	}
 	d := takeHomeData{page: page{Title: heading + " – " + p.OrgName, OrgName: p.OrgName, Lang: "en", Base: s.base}, Heading: heading, JobTitle: p.JobTitle,
-		Instructions: template.HTML(th.InstructionsHTML), // sanitized when the assignment was made
+		Instructions: sanitize.NotePage(th.InstructionsHTML),
 		Action:       s.base + "/take-home/" + r.PathValue("token"), CSRF: s.takeHomeCSRF.Token(w, r), Text: text,
 		MaxText: api.MaxTakeHomeText, MaxFiles: api.MaxTakeHomeFiles, Accept: webform.AcceptFiles, Errors: errs, Reattach: reattach}
 	if th.DueAt != nil {
@@ -205,6 +206,7 @@ func readTakeHomeForm(ctx context.Context, fs *files.Store, r *http.Request) (*t
 	for i := 0; ; i++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
+			f.vals = webform.Posted(f.vals)
 			return f, nil
 		}
 		if err != nil {
@@ -283,6 +285,7 @@ func (s *Site) serveTakeHomeSubmit(w http.ResponseWriter, r *http.Request) {
 		maxBody += int64(api.MaxTakeHomeFiles) * (fs.MaxSize() + 4<<10)
 		limitNote = fmt.Sprintf(" Each file may be up to %s, and at most %d files can be attached.", files.HumanSize(fs.MaxSize()), api.MaxTakeHomeFiles)
 	}
+	webform.BodyDeadline(w, r, s.bodyTimeout, maxBody)
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	form, err := readTakeHomeForm(r.Context(), fs, r)
 	if err != nil {

@@ -37,6 +37,9 @@ type Exception struct {
 	ID    string
 	Doc   string
 	Patch func(node map[string]any)
+	// PatchRoot, for an exception about one endpoint, patches the
+	// document itself (before the node patches run).
+	PatchRoot func(root map[string]any) error
 }
 
 // customFieldTypes are the values of the description's custom field
@@ -46,6 +49,28 @@ var customFieldTypes = []any{"MultiValueSelect", "NumberRange", "String", "Date"
 // Exceptions are the differences the validator accepts; each is
 // explained in docs/compatibility.md under its Doc id.
 var Exceptions = []Exception{
+	{
+		// webhook.update's results are webhook.create's, which require
+		// secretToken; Ashlar returns the secret only when the call set
+		// it, never the stored one.
+		ID: "webhook-update-secret", Doc: "webhook-update-secret",
+		PatchRoot: func(root map[string]any) error {
+			path := func(endpoint string) []any {
+				return []any{"paths", endpoint, "post", "responses", "200", "content", "application/json", "schema", "oneOf", 0, "allOf", 1, "properties"}
+			}
+			create, ok := at(root, path("/webhook.create")...).(map[string]any)
+			update, ok2 := at(root, path("/webhook.update")...).(map[string]any)
+			results, ok3 := create["results"].(map[string]any)
+			if !ok || !ok2 || !ok3 {
+				return fmt.Errorf("webhook.create or webhook.update has no results schema where expected")
+			}
+			relaxed := deepCopy(results).(map[string]any)
+			req, _ := relaxed["required"].([]any)
+			relaxed["required"] = slices.DeleteFunc(slices.Clone(req), func(v any) bool { return v == "secretToken" })
+			update["results"] = relaxed
+			return nil
+		},
+	},
 	{
 		// Ashby's create request accepts Url, UUID and Location fields
 		// (and its changelog added Location), but its response enum
@@ -121,7 +146,16 @@ func NewValidator(openapi []byte) (*Validator, error) {
 		return nil, fmt.Errorf("OpenAPI document is not an object")
 	}
 	for _, ex := range Exceptions {
-		walk(root, ex.Patch)
+		if ex.PatchRoot != nil {
+			if err := ex.PatchRoot(root); err != nil {
+				return nil, fmt.Errorf("exception %s: %w", ex.ID, err)
+			}
+		}
+	}
+	for _, ex := range Exceptions {
+		if ex.Patch != nil {
+			walk(root, ex.Patch)
+		}
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -130,6 +164,42 @@ func NewValidator(openapi []byte) (*Validator, error) {
 		return nil, fmt.Errorf("load OpenAPI document: %w", err)
 	}
 	return &Validator{c: c, doc: root, schemas: map[string]*jsonschema.Schema{}}, nil
+}
+
+// at follows keys (strings for objects, ints for arrays) from v.
+func at(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			a, _ := v.([]any)
+			if k >= len(a) {
+				return nil
+			}
+			v = a[k]
+		}
+	}
+	return v
+}
+
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
 }
 
 // walk calls fn on every object in the document.

@@ -32,7 +32,7 @@ type ComponentInput struct {
 // TierInput is a tier as clients send it.
 type TierInput struct {
 	Title                 *string          `json:"title,omitempty"`
-	AdditionalInformation *string          `json:"additionalInformation,omitempty"`
+	AdditionalInformation *string          `json:"additionalInformation,omitempty" maxLength:"text"`
 	Components            []ComponentInput `json:"components" required:"true"`
 }
 

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -30,6 +31,7 @@ import (
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webform"
 )
 
 //go:embed migrations/*.sql
@@ -63,6 +65,13 @@ type Config struct {
 	UploadTTL   time.Duration
 	DownloadTTL time.Duration
 	Log         *slog.Logger
+	// UploadsPerMinute and UploadBurst limit POSTs to the upload URL per
+	// client IP, as the public forms are limited (default 60 a minute in
+	// bursts of 30; a negative UploadBurst turns the limit off).
+	UploadsPerMinute, UploadBurst int
+	// BodyTimeout is the base time an upload's body has to arrive
+	// (webform.BodyDeadline; 0: its default).
+	BodyTimeout time.Duration
 }
 
 // Store keeps files.
@@ -70,6 +79,7 @@ type Store struct {
 	db      *store.DB
 	cfg     Config
 	signKey []byte
+	limit   *webform.Limiter
 }
 
 // New returns a Store on db. The database must be migrated: links are
@@ -98,9 +108,15 @@ func New(db *store.DB, cfg Config) (*Store, error) {
 	if len(db.Secret()) == 0 {
 		return nil, errors.New("files: database has no server secret (not migrated?)")
 	}
+	if cfg.UploadsPerMinute == 0 && cfg.UploadBurst == 0 {
+		cfg.UploadsPerMinute, cfg.UploadBurst = 60, 30
+	}
+	if cfg.UploadBurst < 0 {
+		cfg.UploadsPerMinute = 0
+	}
 	m := hmac.New(sha256.New, db.Secret())
 	m.Write([]byte("ashlar files v1"))
-	return &Store{db: db, cfg: cfg, signKey: m.Sum(nil)}, nil
+	return &Store{db: db, cfg: cfg, signKey: m.Sum(nil), limit: webform.NewLimiter(cfg.UploadsPerMinute, cfg.UploadBurst)}, nil
 }
 
 // MaxSize is the per-file size limit.
@@ -410,11 +426,14 @@ func (s *Store) CreateUpload(ctx context.Context, org, uploadContext, filename, 
 		return nil, fmt.Errorf("create upload: %w", err)
 	}
 	exp := fmt.Sprint(expires.Unix())
-	return &ashby.FileUploadHandle{
-		Handle: s.Handle(org, id),
-		URL:    s.cfg.BaseURL + "/files/upload",
-		Fields: map[string]string{"key": id, "expires": exp, "signature": hex.EncodeToString(s.mac("upload", id, exp))},
-	}, nil
+	fields := map[string]string{"key": id, "expires": exp, "signature": hex.EncodeToString(s.mac("upload", id, exp))}
+	// The URL carries the signed fields too, so that the upload target can
+	// check the handle before it reads any of the body.
+	q := url.Values{}
+	for k, v := range fields {
+		q.Set(k, v)
+	}
+	return &ashby.FileUploadHandle{Handle: s.Handle(org, id), URL: s.cfg.BaseURL + "/files/upload?" + q.Encode(), Fields: fields}, nil
 }
 
 // DownloadURL returns a short-lived signed URL for a file (file.info).

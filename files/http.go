@@ -13,10 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webform"
 )
 
 // Routes mounts the upload target and signed downloads on mux:
@@ -40,9 +42,37 @@ func fail(w http.ResponseWriter, r *http.Request, status int, code, format strin
 }
 
 // serveUpload receives a file for a pending upload handle, like an S3
-// presigned POST: the signed fields first, the file last.
+// presigned POST. The handle's signed fields are in the URL (the url
+// file.createFileUploadHandle returns carries them), and are checked
+// before any of the body is read: the target is public, and a request
+// without a valid handle must cost nothing but its headers. The body is
+// multipart: the same fields again, which are ignored unless they name
+// another key, then the file as the part named "file".
 func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxSize+1<<20)
+	refuse := func(status int, code, msg string) {
+		// The body is left unread: the connection is closed rather than
+		// drained for another request.
+		w.Header().Set("Connection", "close")
+		fail(w, r, status, code, "%s", msg)
+	}
+	if ok, wait := s.limit.Allow(rpc.ClientIP(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		refuse(http.StatusTooManyRequests, ashby.CodeRateLimitExceeded, "Too many uploads from this address; retry later.")
+		return
+	}
+	q := r.URL.Query()
+	f, code, msg := s.checkUploadFields(r.Context(), map[string]string{"key": q.Get("key"), "expires": q.Get("expires"), "signature": q.Get("signature")})
+	if f == nil {
+		refuse(code, "upload_rejected", msg)
+		return
+	}
+	maxBody := s.cfg.MaxSize + 1<<20
+	if r.ContentLength > maxBody {
+		refuse(http.StatusRequestEntityTooLarge, ashby.CodeRequestTooLarge, fmt.Sprintf("The upload exceeds the %s file size limit.", HumanSize(s.cfg.MaxSize)))
+		return
+	}
+	webform.BodyDeadline(w, r, s.cfg.BodyTimeout, min(maxBody, f.declaredSize+1<<20))
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		fail(w, r, http.StatusBadRequest, ashby.CodeInvalidInput, "Send multipart/form-data: the handle's fields, then the file as the part named \"file\".")
@@ -68,9 +98,8 @@ func (s *Store) serveUpload(w http.ResponseWriter, r *http.Request) {
 			fields[part.FormName()] = string(b)
 			continue
 		}
-		f, code, msg := s.checkUploadFields(r.Context(), fields)
-		if f == nil {
-			fail(w, r, code, "upload_rejected", "%s", msg)
+		if k := fields["key"]; k != "" && k != f.ID {
+			fail(w, r, http.StatusForbidden, "upload_rejected", "The key field names another upload than the URL's.")
 			return
 		}
 		name := f.Name

@@ -16,8 +16,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/sanitize"
 )
 
 // FieldError is a problem with one answer.
@@ -95,6 +97,10 @@ func Validate(def ashby.FormDefinition, subs []ashby.FieldSubmission, o Options)
 		if empty(s.Value) {
 			continue
 		}
+		if msg := checkText(s.Value); msg != "" {
+			errs = append(errs, FieldError{Path: s.Path, Title: entry.Field.Title, Message: msg})
+			continue
+		}
 		v, err := value(entry.Field, s.Value, o)
 		if err != nil {
 			if fe, ok := err.(fieldErr); ok {
@@ -116,6 +122,65 @@ func Validate(def ashby.FormDefinition, subs []ashby.FieldSubmission, o Options)
 		return nil, errs
 	}
 	return values, nil
+}
+
+// Limits on answers (docs/limits.md), in characters.
+const (
+	MaxString   = 1000    // a String answer
+	MaxLongText = 100_000 // a LongText or RichText answer, and any string in an answer
+	MaxEmail    = 254     // RFC 5321
+	MaxURL      = 2048
+	MaxShort    = 255 // a phone number, a location part, a school or degree
+	MaxEntries  = 50  // education entries
+)
+
+// checkText refuses an answer holding a NUL character (which PostgreSQL
+// cannot store and SQLite compares wrongly), a string longer than any
+// field takes, or a value nested too deep, whatever the field's type.
+func checkText(v any) string {
+	var walk func(v any, depth int) string
+	walk = func(v any, depth int) string {
+		if depth > 8 {
+			return "is nested too deeply"
+		}
+		switch x := v.(type) {
+		case string:
+			if strings.IndexByte(x, 0) >= 0 {
+				return "contains a NUL character, which is not allowed"
+			}
+			if tooLong(x, MaxLongText) {
+				return fmt.Sprintf("is too long (at most %d characters)", MaxLongText)
+			}
+		case []any:
+			if len(x) > 1000 {
+				return "has too many values"
+			}
+			for _, e := range x {
+				if msg := walk(e, depth+1); msg != "" {
+					return msg
+				}
+			}
+		case map[string]any:
+			if len(x) > 100 {
+				return "has too many keys"
+			}
+			for k, e := range x {
+				if msg := walk(k, depth+1); msg != "" {
+					return msg
+				}
+				if msg := walk(e, depth+1); msg != "" {
+					return msg
+				}
+			}
+		}
+		return ""
+	}
+	return walk(v, 0)
+}
+
+// tooLong reports whether s has more than n characters.
+func tooLong(s string, n int) bool {
+	return len(s) > n && utf8.RuneCountInString(s) > n
 }
 
 func seenError(errs Errors, path string) bool {
@@ -148,8 +213,8 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 		if !ok {
 			return nil, bad("must be a string")
 		}
-		if f.Type == ashby.FieldString && len(s) > 1000 || len(s) > 100000 {
-			return nil, bad("is too long")
+		if f.Type == ashby.FieldString && tooLong(s, MaxString) {
+			return nil, bad("is too long (at most %d characters)", MaxString)
 		}
 		return strings.TrimSpace(s), nil
 	case ashby.FieldPhone:
@@ -158,6 +223,9 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 			return nil, bad("must be a string")
 		}
 		s = strings.TrimSpace(s)
+		if tooLong(s, MaxShort) {
+			return nil, bad("is not a phone number")
+		}
 		digits := 0
 		for _, r := range s {
 			switch {
@@ -178,6 +246,9 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 			return nil, bad("must be a string")
 		}
 		s = strings.TrimSpace(s)
+		if len(s) > MaxEmail || strings.LastIndexByte(s, '@') > 64 {
+			return nil, bad("is not a valid email address (at most 254 characters, 64 before the @)")
+		}
 		if a, err := mail.ParseAddress(s); err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
 			return nil, bad("is not a valid email address")
 		}
@@ -188,6 +259,9 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 			return nil, bad("must be a string")
 		}
 		s = strings.TrimSpace(s)
+		if len(s) > MaxURL {
+			return nil, bad("must be an http or https URL of at most %d characters", MaxURL)
+		}
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, bad("must be an http or https URL")
@@ -289,7 +363,9 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 				if !ok {
 					return nil, bad("%s must be a string", k)
 				}
-				if s = strings.TrimSpace(s); s != "" {
+				if s = strings.TrimSpace(s); tooLong(s, MaxShort) {
+					return nil, bad("%s is too long (at most %d characters)", k, MaxShort)
+				} else if s != "" {
 					out[k] = s
 				}
 			}
@@ -324,7 +400,7 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 		}
 		code, _ := m["currencyCode"].(string)
 		interval, _ := m["interval"].(string)
-		if len(code) != 3 || interval == "" {
+		if len(code) != 3 || interval == "" || len(interval) > MaxShort {
 			return nil, bad("needs currencyCode and interval")
 		}
 		return map[string]any{"type": "compensation-range", "minValue": lo, "maxValue": hi, "currencyCode": strings.ToUpper(code), "interval": interval}, nil
@@ -332,6 +408,9 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 		arr, ok := v.([]any)
 		if !ok {
 			return nil, bad("must be an array of {schoolName, degree, major, startDate, endDate, isCurrent}")
+		}
+		if len(arr) > MaxEntries {
+			return nil, bad("has more than %d entries", MaxEntries)
 		}
 		out := make([]map[string]any, 0, len(arr))
 		for i, x := range arr {
@@ -344,6 +423,11 @@ func value(f ashby.FormField, v any, o Options) (any, error) {
 			for _, k := range []string{"degree", "major", "startDate", "endDate"} {
 				if s, ok := m[k].(string); ok && s != "" {
 					e[k] = s
+				}
+			}
+			for k, v := range e {
+				if s, _ := v.(string); tooLong(s, MaxShort) {
+					return nil, bad("entry %d: %s is too long (at most %d characters)", i, k, MaxShort)
 				}
 			}
 			cur, _ := m["isCurrent"].(bool)
@@ -495,12 +579,21 @@ func Slug(s string) string {
 	return strings.TrimRight(b.String(), "_")
 }
 
-// CheckDefinition validates a form definition a client supplies: known
-// field types, unique non-empty paths, options on select fields.
-func CheckDefinition(field string, def ashby.FormDefinition) error {
+// CheckDefinition validates a form definition a client supplies (known
+// field types, unique paths, titles, options only on selects) and
+// sanitises its HTML in place: section and field descriptions are shown
+// on public pages (careers apply forms, candidate surveys), so they keep
+// only the tags sanitize.DescriptionHTML allows, and their plain-text
+// versions are derived from what is kept. Every endpoint that stores a
+// form definition calls it.
+func CheckDefinition(field string, def *ashby.FormDefinition) error {
 	paths := map[string]bool{}
-	for i, s := range def.Sections {
-		for j, e := range s.Fields {
+	for i := range def.Sections {
+		s := &def.Sections[i]
+		s.DescriptionHTML, s.DescriptionPlain = description(s.DescriptionHTML, s.DescriptionPlain)
+		for j := range s.Fields {
+			e := &s.Fields[j]
+			e.DescriptionHTML, e.DescriptionPlain = description(e.DescriptionHTML, e.DescriptionPlain)
 			at := fmt.Sprintf("%s.sections[%d].fields[%d].field", field, i, j)
 			f := e.Field
 			if !slices.Contains(ashby.FieldTypes, f.Type) {
@@ -520,6 +613,16 @@ func CheckDefinition(field string, def ashby.FormDefinition) error {
 		}
 	}
 	return nil
+}
+
+// description sanitises a description's HTML; its plain text is derived
+// from the result (or kept as sent when there is no HTML).
+func description(html, plain string) (string, string) {
+	if html == "" {
+		return "", plain
+	}
+	html = strings.TrimSpace(sanitize.DescriptionHTML(html))
+	return html, sanitize.PlainText(html)
 }
 
 // Today is the date in UTC, for Date defaults.

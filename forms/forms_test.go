@@ -3,6 +3,7 @@ package forms
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ashlarhq/ashlar/ashby"
@@ -95,5 +96,52 @@ func TestFromText(t *testing.T) {
 	}
 	if Slug("Senior Staff!") != "senior_staff" {
 		t.Fatal(Slug("Senior Staff!"))
+	}
+}
+
+// Every field type refuses a NUL character and an over-long value with a
+// field error (never an error the caller cannot show beside the field).
+func TestNULAndOverLongAnswersAreFieldErrors(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n+1) }
+	bad := map[string]any{
+		"_systemfield_name":     "Ada\x00",
+		"_systemfield_email":    long(64) + "@example.com",
+		"phone":                 "+44 20 " + strings.Repeat(" ", MaxShort),
+		"start":                 "2027-01-04\x00",
+		"level":                 "junior\x00",
+		"langs":                 []any{"go", "\x00"},
+		"_systemfield_location": map[string]any{"city": long(MaxShort)},
+		"site":                  "https://example.com/" + long(MaxURL),
+		"cover":                 map[string]any{"type": "PlainText", "value": long(MaxLongText)},
+		"edu":                   []any{map[string]any{"schoolName": "ETH", "degree": long(MaxShort)}},
+		"_systemfield_resume":   "resume\x00",
+		"years":                 map[string]any{"\x00": 1},
+	}
+	var subs []ashby.FieldSubmission
+	for p, v := range bad {
+		subs = append(subs, ashby.FieldSubmission{Path: p, Value: v})
+	}
+	_, err := Validate(def(), subs, Options{File: func(ashby.FormField, any) (any, error) { return "stored", nil }})
+	var fe Errors
+	if !errors.As(err, &fe) {
+		t.Fatalf("want Errors, got %v", err)
+	}
+	got := map[string]string{}
+	for _, e := range fe {
+		got[e.Path] = e.Message
+	}
+	for p := range bad {
+		if got[p] == "" {
+			t.Errorf("%s: accepted", p)
+		}
+	}
+	if !strings.Contains(got["_systemfield_name"], "NUL") || !strings.Contains(got["cover"], "100000") {
+		t.Errorf("messages: %v", got)
+	}
+	// At the limits, answers are accepted.
+	ok := []ashby.FieldSubmission{{Path: "_systemfield_name", Value: strings.Repeat("é", MaxString)}, {Path: "auth", Value: true},
+		{Path: "_systemfield_email", Value: strings.Repeat("a", 64) + "@example.com"}, {Path: "cover", Value: strings.Repeat("a", MaxLongText)}}
+	if _, err := Validate(def(), ok, Options{}); err != nil {
+		t.Fatalf("answers at their limits: %v", err)
 	}
 }

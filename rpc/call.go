@@ -2,8 +2,10 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -58,30 +60,123 @@ func (c *Call) Warn(code string) {
 	c.warnings = append(c.warnings, code)
 }
 
-// ClientIP is the caller's address: the first X-Forwarded-For hop when the
-// server is configured to trust a proxy, else the connection's peer.
+// ClientIP is the caller's address (see ClientIP).
 func (c *Call) ClientIP() string { return ClientIP(c.HTTP) }
 
-// TrustProxy makes ClientIP honour X-Forwarded-For; set it only behind a
-// reverse proxy that overwrites the header.
-var TrustProxy bool
-
-// ClientIP returns the request's client address (see Call.ClientIP).
+// ClientIP returns the request's client address: the one WithClientIP
+// resolved (which honours X-Forwarded-For from trusted proxies only), or
+// else the connection's peer. Everything that keys on or records a client
+// address (rate limits, per-IP form limits, the audit log, applications'
+// submitter address) calls it.
 func ClientIP(r *http.Request) string {
 	if r == nil {
 		return ""
 	}
-	if TrustProxy {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			return strings.TrimSpace(first)
-		}
+	if ip, ok := r.Context().Value(clientIPKey{}).(string); ok {
+		return ip
 	}
+	return peer(r)
+}
+
+// peer is the connection's remote address without its port.
+func peer(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+type clientIPKey struct{}
+
+// Proxies are the reverse proxies (addresses or ranges) whose
+// X-Forwarded-For entries are believed.
+type Proxies []netip.Prefix
+
+// ParseProxies reads a comma-separated list of CIDR ranges or addresses.
+func ParseProxies(s string) (Proxies, error) {
+	var out Proxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range", f)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+func (ps Proxies) trusts(s string) bool {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Resolve finds the client's address. A request from a trusted proxy
+// carries X-Forwarded-For, to which each proxy appends the address it
+// received the request from; the client writes whatever it likes into
+// the header before that. So the entries are read from the right: the
+// first that is not a trusted proxy is the client. The leftmost entry is
+// never believed for its own sake, since the client chose it. When every
+// entry is a trusted proxy, the leftmost is the best there is; an entry
+// that is not an address ends the walk at the proxy that reported it.
+func (ps Proxies) Resolve(r *http.Request) string {
+	ip := peer(r)
+	if len(ps) == 0 || !ps.trusts(ip) {
+		return ip
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := hopAddr(strings.TrimSpace(hops[i]))
+		if hop == "" {
+			return ip
+		}
+		ip = hop
+		if !ps.trusts(hop) {
+			return hop
+		}
+	}
+	return ip
+}
+
+// hopAddr is an X-Forwarded-For entry's address ("" if it is none); some
+// proxies add the port.
+func hopAddr(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone("").String()
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone("").String()
+	}
+	return ""
+}
+
+// WithClientIP resolves each request's client address once, for
+// ClientIP; ps are the trusted proxies (none: the peer is the client).
+func WithClientIP(ps Proxies, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ps.Resolve(r))))
+	})
 }
 
 type callKey struct{}

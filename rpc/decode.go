@@ -14,7 +14,8 @@ import (
 )
 
 // decode parses a request body into Req and validates it: JSON syntax,
-// types, required fields (tag required:"true"), enums (tag enum:"A,B"),
+// types, the length of every string and array and the absence of NUL
+// characters (limits.go), required fields (tag required:"true"), enums (tag enum:"A,B"),
 // UUIDs (type ashby.ID) and the endpoint's expand values. Every failure is
 // an invalid_input error naming the field.
 func decode[Req any](body []byte, e *Endpoint) (*Req, error) {
@@ -32,6 +33,9 @@ func decode[Req any](body []byte, e *Endpoint) (*Req, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, ashby.InvalidInput("", "Request payload is malformed: unexpected data after the JSON object")
+	}
+	if err := checkLimits(reflect.ValueOf(req).Elem(), "", defaultLimit); err != nil {
+		return nil, err
 	}
 	if err := validate(reflect.ValueOf(req).Elem(), ""); err != nil {
 		return nil, err
@@ -161,7 +165,7 @@ func validate(v reflect.Value, path string) error {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
 		fv := v.Field(i)

@@ -227,7 +227,7 @@ func (g *schemaGen) object(t reflect.Type, req bool) any {
 func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]string, req bool) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		if !f.IsExported() {
+		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
 		if f.Anonymous && f.Tag.Get("json") == "" {
@@ -259,12 +259,59 @@ func (g *schemaGen) fields(t reflect.Type, props map[string]any, required *[]str
 			s = copyMap(s)
 			s["description"] = doc
 		}
+		if req {
+			s = withLimits(s, fieldLimit(f))
+		}
 		props[name] = s
 		tag := f.Tag.Get("json")
 		if f.Tag.Get("required") == "true" || (!req && !strings.Contains(tag, "omitempty") && f.Type.Kind() != reflect.Pointer) {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// withLimits publishes a request field's limits (limits.go): maxLength on
+// its strings, maxItems on its arrays.
+func withLimits(s map[string]any, l limit) map[string]any {
+	if one, ok := s["oneOf"].([]any); ok {
+		out := copyMap(s)
+		alts := make([]any, len(one))
+		for i, a := range one {
+			if m, ok := a.(map[string]any); ok {
+				alts[i] = withLimits(m, l)
+			} else {
+				alts[i] = a
+			}
+		}
+		out["oneOf"] = alts
+		return out
+	}
+	switch s["type"] {
+	case "string":
+		if _, ok := s["enum"]; ok {
+			return s
+		}
+		out := copyMap(s)
+		if out["format"] != "uuid" && out["format"] != "date-time" && out["format"] != "date" {
+			out["maxLength"] = l.chars
+		}
+		return out
+	case "array":
+		out := copyMap(s)
+		out["maxItems"] = l.items
+		if items, ok := s["items"].(map[string]any); ok {
+			out["items"] = withLimits(items, l)
+		}
+		return out
+	case "object":
+		if ap, ok := s["additionalProperties"].(map[string]any); ok {
+			out := copyMap(s)
+			out["additionalProperties"] = withLimits(ap, l)
+			out["maxProperties"] = l.items
+			return out
+		}
+	}
+	return s
 }
 
 func copyMap(m map[string]any) map[string]any {

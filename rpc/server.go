@@ -73,7 +73,16 @@ func (s *Server) API() *API { return s.api }
 type outcome struct {
 	status int
 	code   string
-	err    error
+	err    error // logged at ERROR
+	warn   error // logged at WARN
+}
+
+// unstorableText reports PostgreSQL's refusal of text it cannot store:
+// character_not_in_repertoire (a NUL in text, invalid UTF-8) and
+// untranslatable_character (\u0000 in jsonb).
+func unstorableText(err error) bool {
+	var st interface{ SQLState() string }
+	return errors.As(err, &st) && (st.SQLState() == "22021" || st.SQLState() == "22P05")
 }
 
 // ServeHTTP serves POST /{category.method}. It routes by path only, so a
@@ -105,9 +114,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			attrs = append(attrs, "code", out.code)
 		}
 		level := slog.LevelInfo
-		if out.err != nil {
+		switch {
+		case out.err != nil:
 			attrs = append(attrs, "error", out.err.Error())
 			level = slog.LevelError
+		case out.warn != nil:
+			attrs = append(attrs, "error", out.warn.Error())
+			level = slog.LevelWarn
 		}
 		s.log.Log(r.Context(), level, "rpc", attrs...)
 	}()
@@ -185,6 +198,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *Call, name str
 		}
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return outcome{status: 499, code: "client_closed_request"}
+		}
+		if unstorableText(err) {
+			// Validation refuses NUL characters and invalid UTF-8 in every
+			// field it knows; text that still reaches the database is the
+			// client's input all the same, not a server fault.
+			out := s.fail(w, c, ashby.InvalidInput("", "The request holds text the database cannot store (a NUL character or invalid UTF-8)."))
+			out.warn = err
+			return out
 		}
 		return s.internal(w, c, err)
 	}

@@ -6,6 +6,7 @@ package sanitize
 
 import (
 	"html"
+	"html/template"
 	"regexp"
 	"strings"
 
@@ -33,6 +34,21 @@ func NoteHTML(s string) string { return notePolicy.Sanitize(s) }
 
 // DescriptionHTML sanitizes job posting description HTML.
 func DescriptionHTML(s string) string { return descriptionPolicy.Sanitize(s) }
+
+// Pages render stored HTML only through these two functions, the only
+// conversions to template.HTML in Ashlar (a test checks it): the HTML is
+// sanitised again as it is rendered, so that a page is safe whatever was
+// stored, including anything stored before a field was sanitised on
+// write or by a version with a laxer policy.
+
+// DescriptionPage is description HTML (job postings, job board openings
+// and closings, form section and field descriptions) ready for a page.
+func DescriptionPage(s string) template.HTML {
+	return template.HTML(descriptionPolicy.Sanitize(s))
+}
+
+// NotePage is note-policy HTML (take-home instructions) ready for a page.
+func NotePage(s string) template.HTML { return template.HTML(notePolicy.Sanitize(s)) }
 
 var (
 	blockEnd = regexp.MustCompile(`(?i)</(p|h[1-6]|li|ul|ol|pre|div|section|article|header|footer|aside|blockquote|table|thead|tbody|tfoot|tr|dl|dt|dd|figure|figcaption)>|<(br|hr)\s*/?>`)

@@ -10,11 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ashlarhq/ashlar/api"
+	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 )
@@ -28,6 +32,9 @@ type Config struct {
 	RateLimit float64
 	Burst     int
 	Logger    *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed when finding a client's address (rpc.Proxies.Resolve).
+	TrustedProxies rpc.Proxies
 }
 
 // Server is a running Ashlar.
@@ -97,8 +104,45 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 // OnShutdown registers a function to run when the server stops.
 func (s *Server) OnShutdown(f func(context.Context) error) { s.shutdown = append(s.shutdown, f) }
 
-// Handler is the server's root handler.
-func (s *Server) Handler() http.Handler { return rpc.WithRequestID(s.observe(s.Mux)) }
+// Handler is the server's root handler: every request gets a request id
+// and its client address, every response the headers of guard, and an
+// address no route can match is refused before any handler sees it;
+// requests that reach the routes are counted (observe).
+func (s *Server) Handler() http.Handler {
+	return rpc.WithRequestID(rpc.WithClientIP(s.config.TrustedProxies, s.guard(s.observe(s.Mux))))
+}
+
+// guard sets the headers every response carries and answers 404 for a
+// path or query holding a NUL character or invalid UTF-8: no page or
+// endpoint has such an address, and PostgreSQL cannot compare such text
+// with what it stores (SQLite compares it wrongly), so it must never
+// reach a lookup.
+func (s *Server) guard(next http.Handler) http.Handler {
+	hsts := strings.HasPrefix(strings.ToLower(s.config.BaseURL), "https://")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		// No response is meant to be sniffed into another type.
+		h.Set("X-Content-Type-Options", "nosniff")
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if badAddress(r.URL) {
+			id, _ := rpc.RequestIDFrom(r.Context())
+			rpc.WriteError(w, id, &ashby.Error{Code: "not_found", Status: http.StatusNotFound,
+				Message: "Nothing is at this address: it contains a NUL character or invalid UTF-8."})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// badAddress reports a NUL character or invalid UTF-8 in the decoded
+// path or query.
+func badAddress(u *url.URL) bool {
+	bad := func(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+	q, err := url.QueryUnescape(u.RawQuery)
+	return bad(u.Path) || bad(u.RawQuery) || err == nil && bad(q)
+}
 
 // ShutdownGrace is how long Serve waits, once told to stop, for requests
 // in flight and background work to finish.

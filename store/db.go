@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,8 +125,30 @@ func sqliteOpenError(path string, err error) error {
 	return fmt.Errorf("open SQLite database %s: %w", path, err)
 }
 
-// Open opens the database the DSN names. It does not migrate; call Migrate.
-func Open(ctx context.Context, dsn string) (*DB, error) {
+// Options adjust Open.
+type Options struct {
+	// SQLiteSynchronous is SQLite's synchronous setting on the write
+	// connection: "full" (the default) makes every acknowledged write
+	// durable, even if the OS crashes or the power fails; "normal" is
+	// faster, and in WAL mode such a crash may lose the last transactions
+	// (never corrupt the database).
+	SQLiteSynchronous string
+}
+
+// Open opens the database the DSN names with the default options. It does
+// not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) { return OpenWith(ctx, dsn, Options{}) }
+
+// OpenWith opens the database the DSN names. It does not migrate.
+func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
+	sync := strings.ToUpper(o.SQLiteSynchronous)
+	switch sync {
+	case "":
+		sync = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("SQLite synchronous setting %q: use full or normal", o.SQLiteSynchronous)
+	}
 	engine, target, err := ParseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -149,12 +172,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		q := url.Values{}
 		// mmap lets readers use the OS page cache directly instead of a
 		// pread per database page, which dominated list reads in profiles.
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)", "mmap_size(1073741824)", "cache_size(-16000)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)", "cache_size(-16000)"} {
 			q.Add("_pragma", p)
 		}
+		// synchronous=FULL syncs the WAL at every commit, so that a write
+		// the API acknowledged survives a crash of the OS; readers write
+		// nothing, so theirs does not matter.
+		wq := url.Values{"_pragma": append(slices.Clone(q["_pragma"]), "synchronous("+sync+")")}
 		// _txlock=immediate takes the write lock at BEGIN, so a transaction
 		// never fails half-way because another process started writing.
-		w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+		w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode()+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
@@ -416,7 +443,7 @@ func (tx *Tx) DB() *DB { return tx.db }
 
 // RelaxDurability lets this transaction's commit return before its log
 // record is flushed to disk (PostgreSQL's synchronous_commit=off; SQLite
-// in WAL mode with synchronous=NORMAL already works this way). A server
+// keeps its connection's setting, full unless Options say otherwise). A server
 // crash can then lose the transaction, but never corrupt data or commit
 // it partially. Only for bookkeeping that is safe to redo, such as the
 // webhook dispatcher's claims and attempt records under at-least-once

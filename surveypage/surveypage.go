@@ -49,6 +49,9 @@ type Options struct {
 	// 10 a minute with bursts of 10; a negative Burst disables the limit).
 	PostsPerMinute, Burst int
 	Log                   *slog.Logger
+	// BodyTimeout is the base time a posted survey's body has to arrive
+	// (webform.BodyDeadline; 0: its default).
+	BodyTimeout time.Duration
 }
 
 // Page serves the survey pages.
@@ -62,6 +65,8 @@ type Page struct {
 	pages map[string]*template.Template
 	css   []byte
 	log   *slog.Logger
+	// bodyTimeout is Options.BodyTimeout.
+	bodyTimeout time.Duration
 }
 
 // New returns the survey page for svc.
@@ -77,7 +82,7 @@ func New(svc *api.Service, o Options) (*Page, error) {
 	}
 	prefix := webform.BasePath(svc.BaseURL)
 	p := &Page{svc: svc, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar survey csrf v1", "ashlar_survey_csrf", prefix+"/surveys/"),
-		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log}
+		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout}
 	base, err := template.New("layout.html").ParseFS(templates, "templates/layout.html")
 	if err == nil {
 		base, err = webform.ParseFields(base)
@@ -271,6 +276,7 @@ func (p *Page) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		p.message(w, http.StatusTooManyRequests, sv, "Too many submissions", "Too many forms were sent from your network just now. Your answers were not submitted; please wait a minute and try again.")
 		return
 	}
+	webform.BodyDeadline(w, r, p.bodyTimeout, MaxBody)
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
@@ -282,7 +288,7 @@ func (p *Page) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		p.message(w, http.StatusBadRequest, sv, "Answers not submitted", "Your answers could not be read. Please go back and try again.")
 		return
 	}
-	vals := webform.Values(r.PostForm)
+	vals := webform.Posted(r.PostForm)
 	if !p.csrf.Valid(r, vals.Get("csrf")) {
 		p.message(w, http.StatusForbidden, sv, "Answers not submitted", "Your session expired or the form came from another site. Your answers were not submitted: please open the survey link again and resubmit.")
 		return

@@ -63,23 +63,28 @@ type Options struct {
 	// minute, in bursts of 20); AccountPerMinute per email address
 	// (default 1 a minute, in bursts of 5). Negative: no limit.
 	SignInPerMinute, AccountPerMinute int
+	// BodyTimeout is the base time a posted form's body has to arrive
+	// (webform.BodyDeadline; 0: its default): the sign-in form is public.
+	BodyTimeout time.Duration
 }
 
 // App serves the web app.
 type App struct {
-	svc      *api.Service
-	api      *rpc.API
-	acc      *accounts.Accounts
-	log      *slog.Logger
-	baseURL  string
-	secure   bool
-	csrf     webform.CSRF
-	flashKey cipher.AEAD
-	tmpl     map[string]*template.Template
-	css      []byte
-	ipLimit  *webform.Limiter
-	accLimit *webform.Limiter
-	oidc     *oidcClient
+	// bodyTimeout is Options.BodyTimeout.
+	bodyTimeout time.Duration
+	svc         *api.Service
+	api         *rpc.API
+	acc         *accounts.Accounts
+	log         *slog.Logger
+	baseURL     string
+	secure      bool
+	csrf        webform.CSRF
+	flashKey    cipher.AEAD
+	tmpl        map[string]*template.Template
+	css         []byte
+	ipLimit     *webform.Limiter
+	accLimit    *webform.Limiter
+	oidc        *oidcClient
 }
 
 // Cookie names. Both are scoped to /app/.
@@ -95,7 +100,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	a := &App{svc: o.Service, api: o.API, acc: o.Accounts, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"),
+	a := &App{svc: o.Service, api: o.API, acc: o.Accounts, log: o.Log, baseURL: strings.TrimRight(o.BaseURL, "/"), bodyTimeout: o.BodyTimeout,
 		secure: strings.HasPrefix(o.BaseURL, "https://"), tmpl: map[string]*template.Template{}}
 	secret := o.Service.DB.Secret()
 	a.csrf = webform.NewCSRF(secret, "ashlar app csrf v1", csrfCookie, cookiePath)
@@ -171,8 +176,9 @@ var funcs = template.FuncMap{
 	"archiveFields": func(v *view, reasons []ashby.ArchiveReason, emails []ashby.CommunicationTemplate, prefix string) archiveFieldsData {
 		return archiveFieldsData{V: v, Reasons: reasons, Emails: emails, Prefix: prefix}
 	},
-	// safeHTML marks HTML the API has already sanitised (posting descriptions).
-	"safeHTML": func(s string) template.HTML { return template.HTML(s) },
+	// description renders stored description HTML (postings), sanitised
+	// again as it is rendered (sanitize.DescriptionPage).
+	"description": sanitize.DescriptionPage,
 }
 
 // customValue is a custom field's value as text: its label when it has
@@ -213,7 +219,7 @@ var noteTag = regexp.MustCompile(`(?i)</?(b|i|u|a|ul|ol|li|code|pre|p|br)(\s[^>]
 // again here, in case), plain-text notes escaped with their line breaks.
 func noteHTML(content string) template.HTML {
 	if noteTag.MatchString(content) {
-		return template.HTML(sanitize.NoteHTML(content))
+		return sanitize.NotePage(content)
 	}
 	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(content), "\n", "<br>"))
 }
@@ -406,6 +412,7 @@ func (a *App) wrap(p page) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
+			webform.BodyDeadline(w, r, a.bodyTimeout, 1<<20)
 			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
 			if err := r.ParseForm(); err != nil {
 				q.message(http.StatusBadRequest, "Form not sent", "The form could not be read. Go back and try again.")

@@ -129,6 +129,40 @@ func (l *Limiter) Allow(ip string, now time.Time) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
+// DefaultBodyTimeout is the base time a public POST's body has to arrive
+// (BodyDeadline).
+const DefaultBodyTimeout = 30 * time.Second
+
+// minBodyRate is the slowest upload BodyDeadline waits for: 64 KiB/s, a
+// poor mobile connection.
+const minBodyRate = 64 << 10
+
+// MaxBodyTimeout is the longest BodyDeadline allows: the read timeout of
+// the server (server.Serve), which it must not extend.
+const MaxBodyTimeout = 2 * time.Minute
+
+// BodyDeadline bounds how long the body of a public, unauthenticated
+// POST may take to arrive: base (DefaultBodyTimeout when 0) plus a second
+// for every 64 KiB the body may hold (its Content-Length, or max when it
+// declares none or more), and never more than the server's own read
+// timeout. A client that trickles its body in cannot hold a connection
+// for minutes; one that sends at a modest rate is never cut off. Call it
+// after the checks that need no body (rate limit, link or handle) and
+// before reading.
+func BodyDeadline(w http.ResponseWriter, r *http.Request, base time.Duration, max int64) {
+	if base <= 0 {
+		base = DefaultBodyTimeout
+	}
+	n := r.ContentLength
+	if n < 0 || n > max {
+		n = max
+	}
+	d := min(base+time.Duration(n/minBodyRate)*time.Second, MaxBodyTimeout)
+	// Not every ResponseWriter supports deadlines (tests' recorders); the
+	// server's read timeout still applies then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+}
+
 // SecurityHeaders are set on every page of the public sites. The pages
 // need no script at all, so the policy allows none; styles come from this
 // server; images may be the organization's logo from anywhere on the web.

@@ -1,6 +1,11 @@
 package webform
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -38,5 +43,29 @@ func TestLimiter(t *testing.T) {
 	}
 	if ok, _ := l.Allow("1.2.3.4", now.Add(time.Second)); !ok {
 		t.Fatal("the bucket does not refill")
+	}
+}
+
+// A public body that trickles in is cut off at its deadline.
+func TestBodyDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		BodyDeadline(w, r, 100*time.Millisecond, 1<<20)
+		if _, err := io.ReadAll(r.Body); err != nil {
+			w.WriteHeader(http.StatusRequestTimeout)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly a little")
+	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("a stalled body: %v %v", resp, err)
 	}
 }

@@ -16,9 +16,11 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/forms"
+	"github.com/ashlarhq/ashlar/sanitize"
 )
 
 //go:embed templates/fields.html static/webform.css
@@ -151,6 +153,37 @@ func inputFor(t string) string {
 // Values is what the browser posted, by input name.
 type Values map[string][]string
 
+// Posted makes Values of what a form posted: text as valid UTF-8, as the
+// JSON API decodes it (an invalid byte becomes U+FFFD), so that the same
+// validation applies. A NUL character is kept for validation to refuse
+// beside its field.
+func Posted(m map[string][]string) Values {
+	v := Values{}
+	for k, vs := range m {
+		k = strings.ToValidUTF8(k, "\uFFFD")
+		for _, s := range vs {
+			v[k] = append(v[k], strings.ToValidUTF8(s, "\uFFFD"))
+		}
+	}
+	return v
+}
+
+// MaxHidden is the longest value kept of an input the person does not
+// type (tracking parameters, keys): 255 characters, the API's default.
+const MaxHidden = 255
+
+// Hidden is the value of an input the person does not type, or "" when
+// it is too long or holds a NUL character: such values come from a
+// mangled link or a script, and an application must not be refused (nor
+// its form show an error no one can fix) because of them.
+func (v Values) Hidden(name string) string {
+	s := v.Get(name)
+	if strings.IndexByte(s, 0) >= 0 || utf8.RuneCountInString(s) > MaxHidden {
+		return ""
+	}
+	return s
+}
+
 // Get is the first value posted under name, trimmed.
 func (v Values) Get(name string) string {
 	if vs := v[name]; len(vs) > 0 {
@@ -172,12 +205,12 @@ func Sections(def ashby.FormDefinition, vals Values, errs map[string]string, o O
 	var out []Section
 	n := 0
 	for _, s := range def.Sections {
-		sv := Section{Title: s.Title, DescHTML: template.HTML(s.DescriptionHTML)}
+		sv := Section{Title: s.Title, DescHTML: sanitize.DescriptionPage(s.DescriptionHTML)}
 		for _, e := range s.Fields {
 			f := e.Field
 			n++
 			fv := Field{Path: f.Path, ID: fmt.Sprintf("field-%d", n), Title: f.Title, Type: f.Type, Input: inputFor(f.Type),
-				Required: e.IsRequired, HelpHTML: template.HTML(e.DescriptionHTML), Error: errs[f.Path], Value: vals.Get(f.Path),
+				Required: e.IsRequired, HelpHTML: sanitize.DescriptionPage(e.DescriptionHTML), Error: errs[f.Path], Value: vals.Get(f.Path),
 				Sub: map[string]string{}, Autocomplete: autocomplete[f.Path]}
 			for _, k := range subKeys {
 				if v := vals.Get(f.Path + "[" + k + "]"); v != "" {

@@ -29,16 +29,16 @@ func (c *careersConfig) define(fs *flagSet) {
 // startPublicPages mounts the posting API (GET /posting-api/job-board/…),
 // the careers site (/jobs/…, /take-home/…) and the survey page
 // (/surveys/…).
-func startPublicPages(srv *server.Server, c careersConfig) error {
+func startPublicPages(srv *server.Server, c careersConfig, bodyTimeout time.Duration) error {
 	boards := jobboard.New(srv.Service, jobboard.Options{Refresh: c.Refresh, Log: srv.Log})
 	boards.Routes(srv.Mux)
 	srv.OnShutdown(func(ctx context.Context) error { return boards.Close() })
-	site, err := careers.New(srv.Service, boards, careers.Options{PostsPerMinute: c.PerMinute, Burst: burstOrOff(c.PerMinute, c.Burst), Log: srv.Log})
+	site, err := careers.New(srv.Service, boards, careers.Options{PostsPerMinute: c.PerMinute, Burst: burstOrOff(c.PerMinute, c.Burst), Log: srv.Log, BodyTimeout: bodyTimeout})
 	if err != nil {
 		return err
 	}
 	site.Routes(srv.Mux)
-	page, err := surveypage.New(srv.Service, surveypage.Options{PostsPerMinute: c.SurveyPerMin, Burst: burstOrOff(c.SurveyPerMin, c.SurveyBurst), Log: srv.Log})
+	page, err := surveypage.New(srv.Service, surveypage.Options{PostsPerMinute: c.SurveyPerMin, Burst: burstOrOff(c.SurveyPerMin, c.SurveyBurst), Log: srv.Log, BodyTimeout: bodyTimeout})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/client"
 	"github.com/ashlarhq/ashlar/partner"
@@ -625,13 +626,38 @@ func TestE2EAssessmentPartnerSyncEdges(t *testing.T) {
 		return strings.Contains(bad.LastSyncError, "401")
 	})
 	// The SSRF guard: without --partner-allow-private, http and private
-	// addresses are refused.
+	// addresses are refused when configured, and an integration stored
+	// before that names one is never connected to.
 	guarded := startServer(t, store.SQLite, testserver.Options{Env: []string{"ASHLAR_PARTNER_ALLOW_PRIVATE=false"}})
-	_, gkey := guarded.NewOrg()
-	wantCode(t, guarded.Client(gkey), "partnerIntegration.create", map[string]any{"title": "Local", "baseUrl": fp.URL, "partnerKey": "k"}, "invalid_input")
+	gslug, gkey := guarded.NewOrg()
+	gc := guarded.Client(gkey)
+	wantCode(t, gc, "partnerIntegration.create", map[string]any{"title": "Local", "baseUrl": fp.URL, "partnerKey": "k"}, "invalid_input")
+	for _, u := range []string{"https://127.0.0.1:1", "https://localhost:1", "https://192.0.2.1", "https://[fd00::1]"} {
+		wantCode(t, gc, "partnerIntegration.create", map[string]any{"title": "Private", "baseUrl": u, "partnerKey": "k"}, "invalid_input")
+	}
 	var loop ashby.PartnerIntegration
-	must(t, guarded.Client(gkey), "partnerIntegration.create", map[string]any{"title": "Loopback", "baseUrl": "https://127.0.0.1:1", "partnerKey": "k"}, &loop)
-	_, err = guarded.Client(gkey).Call(context.Background(), "partnerIntegration.sync", map[string]any{"partnerIntegrationId": loop.ID}, nil)
+	must(t, gc, "partnerIntegration.create", map[string]any{"title": "Loopback", "baseUrl": "https://partner.invalid", "partnerKey": "k"}, &loop)
+	wantCode(t, gc, "partnerIntegration.update", map[string]any{"partnerIntegrationId": loop.ID, "baseUrl": "https://127.0.0.1:1"}, "invalid_input")
+	db, err := store.Open(context.Background(), guarded.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	gorg, err := db.OrgBySlug(context.Background(), gslug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Write(context.Background(), func(tx *store.Tx) error {
+		_, err := api.PartnerIntegrations.Update(context.Background(), tx, gorg.ID, loop.ID, func(p *ashby.PartnerIntegration) error {
+			p.BaseURL = "https://127.0.0.1:1"
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = gc.Call(context.Background(), "partnerIntegration.sync", map[string]any{"partnerIntegrationId": loop.ID}, nil)
 	if client.Code(err) != "partner_request_failed" || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("sync to loopback with the guard on: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 type filesConfig struct {
 	Dir, S3Endpoint, S3Bucket, S3Region, MaxSize, ScanCommand, Clamd string
 	S3PathStyle                                                      bool
+	UploadRate, UploadBurst                                          int
 	maxBytes                                                         int64
 }
 
@@ -30,6 +31,8 @@ func (c *filesConfig) define(fs *flagSet) {
 	fs.StringVar(&c.MaxSize, "max-upload-size", "20MB", "largest file accepted, e.g. 20MB or 512KB")
 	fs.StringVar(&c.ScanCommand, "scan-command", "", "command that scans each upload, given its path as the last argument: exit 0 clean, 1 infected (e.g. 'clamdscan --no-summary')")
 	fs.StringVar(&c.Clamd, "clamd", "", "clamd address to scan uploads with: unix:/path/to/clamd.ctl or host:port")
+	fs.IntVar(&c.UploadRate, "upload-rate-limit", 60, "POSTs a minute accepted on the upload URL (/files/upload) from one IP address (0: no limit)")
+	fs.IntVar(&c.UploadBurst, "upload-rate-burst", 30, "burst size for --upload-rate-limit")
 }
 
 // check validates the settings before anything starts.
@@ -50,8 +53,9 @@ func (c *filesConfig) check() error {
 
 // startFiles sets up the file store (upload targets, signed downloads)
 // and its hourly sweep.
-func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, baseURL string) error {
-	cfg := files.Config{MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log}
+func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, baseURL string, bodyTimeout time.Duration) error {
+	cfg := files.Config{MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log, UploadsPerMinute: c.UploadRate,
+		UploadBurst: burstOrOff(c.UploadRate, c.UploadBurst), BodyTimeout: bodyTimeout}
 	if c.S3Endpoint != "" {
 		key := firstEnv(e, "ASHLAR_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
 		secret := firstEnv(e, "ASHLAR_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")

@@ -350,6 +350,12 @@ const (
 
 // openDB opens the database, says on stderr which one, and migrates it.
 func openDB(ctx context.Context, e *env, dsn string, mode dbMode) (*store.DB, error) {
+	return openDBWith(ctx, e, dsn, mode, store.Options{})
+}
+
+// openDBWith is openDB with the store's options (serve's
+// --sqlite-synchronous).
+func openDBWith(ctx context.Context, e *env, dsn string, mode dbMode, o store.Options) (*store.DB, error) {
 	engine, target, err := store.ParseDSN(dsn)
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("--db: %v", err)}
@@ -365,7 +371,7 @@ func openDB(ctx context.Context, e *env, dsn string, mode dbMode) (*store.DB, er
 			return nil, fmt.Errorf("no database at %s (this command does not create one): %s", path, fix)
 		}
 	}
-	db, err := store.Open(ctx, dsn)
+	db, err := store.OpenWith(ctx, dsn, o)
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webform"
 )
 
 func serveCommand() *command {
@@ -33,6 +35,10 @@ type serveConfig struct {
 	RateLimit                      float64
 	RateBurst                      int
 	InterviewStatusInterval        time.Duration
+	TrustedProxies                 string
+	trusted                        rpc.Proxies
+	SQLiteSynchronous              string
+	PublicBodyTimeout              time.Duration
 
 	Files    filesConfig
 	Public   careersConfig
@@ -52,6 +58,9 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.IntVar(&c.DemoCandidates, "demo-candidates", 300, "how many candidates --demo seeds (the rest of the demo scales with them)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", 100, "API requests per second allowed per key before 429 (0: no limit)")
 	fs.IntVar(&c.RateBurst, "rate-burst", 0, "burst size for --rate-limit (default: 2 seconds' worth)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none; the peer is the client)")
+	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite only: full makes every acknowledged write durable even if the OS crashes or the power fails; normal is faster, and such a crash may lose the last writes (see BENCHMARKS.md)")
+	fs.DurationVar(&c.PublicBodyTimeout, "public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it may hold (at most 2 minutes)")
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
 	c.Files.define(fs)
 	c.Public.define(fs)
@@ -74,6 +83,17 @@ func (c *serveConfig) check() error {
 	}
 	if c.RateBurst == 0 {
 		c.RateBurst = int(2 * c.RateLimit)
+	}
+	trusted, err := rpc.ParseProxies(c.TrustedProxies)
+	if err != nil {
+		return usageError{"--trusted-proxies: " + err.Error()}
+	}
+	c.trusted = trusted
+	if s := strings.ToLower(c.SQLiteSynchronous); s != "full" && s != "normal" {
+		return usageError{fmt.Sprintf("--sqlite-synchronous: %q is neither full nor normal", c.SQLiteSynchronous)}
+	}
+	if c.PublicBodyTimeout <= 0 {
+		return usageError{"--public-body-timeout: must be positive"}
 	}
 	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
 		if err := check(); err != nil {
@@ -121,7 +141,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// Status lines become log records too, whatever --log-level.
 		e.log = slog.New(newLogHandler(e.stderr, "json", slog.LevelInfo))
 	}
-	db, err := openDB(ctx, e, c.DB, createDB)
+	db, err := openDBWith(ctx, e, c.DB, createDB, store.Options{SQLiteSynchronous: c.SQLiteSynchronous})
 	if err != nil {
 		return err
 	}
@@ -188,17 +208,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // assemble builds the server and every feature on it, each given exactly
 // what it needs. This is the one place the program is wired together.
 func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *slog.Logger, reg prometheus.Registerer, baseURL string) (*server.Server, error) {
-	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Logger: log})
+	srv := server.New(db, server.Config{BaseURL: baseURL, RateLimit: c.RateLimit, Burst: c.RateBurst, Logger: log, TrustedProxies: c.trusted})
 	if err := srv.RegisterMetrics(reg); err != nil {
 		return nil, err
 	}
-	if err := startFiles(ctx, e, srv, c.Files, baseURL); err != nil {
+	if err := startFiles(ctx, e, srv, c.Files, baseURL, c.PublicBodyTimeout); err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
-	if err := startPublicPages(srv, c.Public); err != nil {
+	if err := startPublicPages(srv, c.Public, c.PublicBodyTimeout); err != nil {
 		return nil, fmt.Errorf("careers site: %w", err)
 	}
-	if err := startWebApp(ctx, srv, c.WebApp, baseURL); err != nil {
+	if err := startWebApp(ctx, srv, c.WebApp, baseURL, c.PublicBodyTimeout); err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}
 	if err := startWebhooks(srv, c.Webhooks, c.Demo, reg); err != nil {

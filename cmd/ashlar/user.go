@@ -23,7 +23,7 @@ func userCommand() *command {
 	}
 	return &command{name: "user", summary: "create users who sign in to the web app, set passwords, deactivate",
 		usage: []string{userUsage["create"], userUsage["list"], userUsage["set-password"], userUsage["deactivate"]},
-		help: "ROLE is one of Ashby's global roles: \"Organization Admin\", \"Elevated Access\", \"Limited Access\",\n\"External Recruiter\" (or admin, elevated, limited, external).",
+		help:  "ROLE is one of Ashby's global roles: \"Organization Admin\", \"Elevated Access\", \"Limited Access\",\n\"External Recruiter\" (or admin, elevated, limited, external).",
 		subs: []*command{
 			sub("create", "create a user; with --password-stdin they sign in with that password, else print a one-time sign-in link"),
 			sub("list", "list an organization's users and whether they can sign in"),

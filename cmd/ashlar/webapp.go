@@ -46,10 +46,10 @@ func (c *webAppConfig) check() error {
 }
 
 // startWebApp mounts the web app (/app/, and / redirecting to it).
-func startWebApp(ctx context.Context, srv *server.Server, c webAppConfig, baseURL string) error {
+func startWebApp(ctx context.Context, srv *server.Server, c webAppConfig, baseURL string, bodyTimeout time.Duration) error {
 	acc := accounts.New(srv.DB, accounts.Options{IdleTimeout: c.IdleTimeout, MaxAge: c.MaxAge})
 	opts := webapp.Options{Service: srv.Service, API: srv.API, Accounts: acc, BaseURL: baseURL, Log: srv.Log,
-		SignInPerMinute: c.SignInPerMinute, AccountPerMinute: c.AccountPerMinute}
+		SignInPerMinute: c.SignInPerMinute, AccountPerMinute: c.AccountPerMinute, BodyTimeout: bodyTimeout}
 	if c.OIDCIssuer != "" {
 		opts.OIDC = &webapp.OIDCConfig{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, Name: c.OIDCName}
 	}

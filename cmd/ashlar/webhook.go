@@ -57,6 +57,8 @@ func startWebhooks(srv *server.Server, c webhookConfig, demo bool, reg prometheu
 	if err := reg.Register(webhook.NewQueueCollector(srv.DB)); err != nil {
 		return fmt.Errorf("register webhook queue metrics: %w", err)
 	}
+	// The API refuses settings the dispatcher would not deliver to.
+	srv.Service.WebhookAllowPrivate = c.AllowPrivate || demo
 	if !c.Enabled {
 		return nil
 	}
@@ -166,7 +168,10 @@ func runWebhook(ctx context.Context, e *env, sub string, args []string) error {
 	}
 	// The commands go through the API's own endpoints, in-process, so that
 	// they validate exactly as API calls do.
-	table := api.New(db, "", nil).API()
+	// The commands check URLs as the API does, private targets included.
+	svc := api.New(db, "", nil)
+	svc.WebhookAllowPrivate = envBool(e, "ASHLAR_WEBHOOK_ALLOW_PRIVATE")
+	table := svc.API()
 	call := &rpc.Call{Principal: &rpc.Principal{OrgID: org.ID, KeyTitle: "ashlar webhook", KeyCreated: time.Now(), Permissions: ashby.AllPermissions}, RequestID: "cli"}
 	invoke := func(endpoint string, req, out any) error {
 		raw, err := table.Invoke(ctx, call, endpoint, req)
