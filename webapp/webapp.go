@@ -158,11 +158,13 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(n*100/of) + "%"
 	},
-	"roleShort":    func(r string) string { return accounts.Role(r).Short() },
-	"stageOptions": stageOptions,
-	"customValue":  customValue,
-	"datum":        func(d *ashby.Datum) string { return fmt.Sprint(d.Value) },
-	"noteHTML":     noteHTML,
+	"roleShort":   func(r string) string { return accounts.Role(r).Short() },
+	"customValue": customValue,
+	"datum":       func(d *ashby.Datum) string { return fmt.Sprint(d.Value) },
+	// An HTML note is sanitised again as it is rendered; a plain-text one
+	// is text (its line breaks kept by CSS).
+	"htmlNote": func(content string) bool { return noteTag.MatchString(content) },
+	"notePage": sanitize.NotePage,
 	"bytes": func(n int64) string {
 		switch {
 		case n >= 1<<20:
@@ -215,15 +217,6 @@ func customValue(f ashby.CustomFieldValue) string {
 // without any is plain text, whatever angle brackets it holds.
 var noteTag = regexp.MustCompile(`(?i)</?(b|i|u|a|ul|ol|li|code|pre|p|br)(\s[^>]*)?/?>`)
 
-// noteHTML shows a note: HTML notes as the API sanitised them (sanitised
-// again here, in case), plain-text notes escaped with their line breaks.
-func noteHTML(content string) template.HTML {
-	if noteTag.MatchString(content) {
-		return sanitize.NotePage(content)
-	}
-	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(content), "\n", "<br>"))
-}
-
 // viewAnd passes a partial template the page's view and a value.
 type viewAnd struct {
 	V *view
@@ -235,21 +228,6 @@ type archiveFieldsData struct {
 	Reasons []ashby.ArchiveReason
 	Emails  []ashby.CommunicationTemplate
 	Prefix  string
-}
-
-// stageOptions renders the options of a card's stage select once per
-// page: thousands of cards share it.
-func stageOptions(stages []ashby.InterviewStage) template.HTML {
-	var b strings.Builder
-	b.WriteString(`<option value="">Move to…</option>`)
-	for _, s := range stages {
-		b.WriteString(`<option value="`)
-		b.WriteString(template.HTMLEscapeString(s.ID))
-		b.WriteString(`">`)
-		b.WriteString(template.HTMLEscapeString(s.Title))
-		b.WriteString(`</option>`)
-	}
-	return template.HTML(b.String())
 }
 
 // prettyJSON indents JSON for reading, keeping its keys in the order sent.
