@@ -149,25 +149,92 @@ func (a *App) jobs(q *Request) {
 // pipelineData is a job's pipeline page.
 type pipelineData struct {
 	P        *api.Pipeline
+	Columns  []columnView
 	Filter   api.PipelineFilter
 	Movable  []ashby.InterviewStage // stages a card may move to (not Archived)
 	Reasons  []ashby.ArchiveReason
 	Emails   []ashby.CommunicationTemplate
-	Now      time.Time
 	Back     string // this page's URL, to come back to after a change
 	Filtered bool
 }
 
-// DaysIn is how long a card has been in its stage, in words.
-func (d *pipelineData) DaysIn(c api.PipelineCard) string {
-	days := int(d.Now.Sub(c.EnteredStageAt).Hours() / 24)
+// columnView is a stage's column; cardView a card, with its text made
+// ready in Go: a job can have thousands of cards, and each template
+// action costs (a reflective call and an escaper), so a card is a few
+// plain strings rather than logic in the template.
+type columnView struct {
+	Stage ashby.InterviewStage
+	Cards []cardView
+}
+
+type cardView struct {
+	ApplicationID, CandidateID, Name, Meta string
+	Tags                                   []string
+	Select                                 string // the checkbox's label
+	Archive, ArchiveLabel                  string // the archive page's link
+	Back, Next                             *moveButton
+	Archived                               bool
+}
+
+// moveButton moves a card to the stage before or after its own.
+type moveButton struct{ Value, Title, Label string }
+
+// days is how long a card has been in its stage, in words.
+func days(now, since time.Time) string {
+	n := int(now.Sub(since).Hours() / 24)
 	switch {
-	case days <= 0:
+	case n <= 0:
 		return "today"
-	case days == 1:
+	case n == 1:
 		return "1 day"
 	}
-	return strconv.Itoa(days) + " days"
+	return strconv.Itoa(n) + " days"
+}
+
+// cards makes the columns' card views. Back and Next move to the stage
+// before and after the card's own in the plan (never to Archived, which
+// has its own form).
+func (d *pipelineData) cards(now time.Time) {
+	back := url.QueryEscape(d.Back)
+	at := map[string]int{}
+	for i, st := range d.Movable {
+		at[st.ID] = i
+	}
+	var meta strings.Builder
+	for _, col := range d.P.Columns {
+		cv := columnView{Stage: col.Stage, Cards: make([]cardView, len(col.Cards))}
+		pos, inPlan := at[col.Stage.ID]
+		for i := range col.Cards {
+			c := &col.Cards[i]
+			meta.Reset()
+			if c.Source != "" {
+				meta.WriteString(c.Source)
+				meta.WriteString(" · ")
+			}
+			meta.WriteString(days(now, c.EnteredStageAt))
+			meta.WriteString(" in stage")
+			if c.ArchiveReason != "" {
+				meta.WriteString(" · ")
+				meta.WriteString(c.ArchiveReason)
+			}
+			v := cardView{ApplicationID: c.ApplicationID, CandidateID: c.CandidateID, Name: c.Name, Meta: meta.String(),
+				Select: "Select " + c.Name, Archived: c.Status == ashby.ApplicationArchived,
+				Archive: "/app/applications/" + c.ApplicationID + "/archive?back=" + back, ArchiveLabel: "Archive " + c.Name}
+			for _, t := range c.Tags {
+				v.Tags = append(v.Tags, t.Title)
+			}
+			if inPlan && pos > 0 {
+				st := d.Movable[pos-1]
+				v.Back = &moveButton{Value: c.ApplicationID + ":" + st.ID, Title: st.Title, Label: "Move " + c.Name + " back to " + st.Title}
+			}
+			if inPlan && pos+1 < len(d.Movable) {
+				st := d.Movable[pos+1]
+				v.Next = &moveButton{Value: c.ApplicationID + ":" + st.ID, Title: st.Title, Label: "Move " + c.Name + " on to " + st.Title}
+			}
+			cv.Cards[i] = v
+		}
+		d.Columns = append(d.Columns, cv)
+	}
 }
 
 func (a *App) pipeline(q *Request) {
@@ -189,13 +256,14 @@ func (a *App) pipeline(q *Request) {
 		q.fail(err)
 		return
 	}
-	d := &pipelineData{P: p, Filter: filter, Now: a.svc.DB.Now(), Back: q.R.URL.RequestURI(),
+	d := &pipelineData{P: p, Filter: filter, Back: q.R.URL.RequestURI(),
 		Filtered: filter.StageID != "" || filter.SourceID != "" || filter.TagID != "" || filter.IncludeArchived}
 	for _, st := range p.Stages {
 		if st.Type != ashby.StageArchived && st.InterviewPlanID == job.DefaultInterviewPlanID {
 			d.Movable = append(d.Movable, st)
 		}
 	}
+	d.cards(a.svc.DB.Now())
 	if d.Reasons, d.Emails, err = q.archiveChoices(); err != nil {
 		q.fail(err)
 		return
@@ -250,6 +318,10 @@ func (a *App) pipelineMove(q *Request) {
 		return
 	}
 	appID, stageID := idParam(q.Form.Get("application")), idParam(q.Form.Get("stage"))
+	if a, s, ok := strings.Cut(q.Form.Get("move"), ":"); ok {
+		// A card's Back or Next button: "applicationId:stageId".
+		appID, stageID = idParam(a), idParam(s)
+	}
 	back := q.back("/app/jobs/" + jobID)
 	if appID == "" || stageID == "" {
 		q.Redirect(back, "Choose a stage to move to.")

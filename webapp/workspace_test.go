@@ -92,9 +92,12 @@ func TestPipelineMovesAndArchives(t *testing.T) {
 			!strings.Contains(page.body, "today in stage") {
 			t.Fatalf("pipeline: %d\n%s", page.status, page.body)
 		}
-		// Move one card.
+		// Move one card with its Next button (Lead → Application Review).
 		review := h.stages["Application Review"]
-		r = b.post("/app/jobs/"+h.job.ID+"/move", url.Values{"application": {ada.ID}, "stage": {review.ID}, "back": {"/app/jobs/" + h.job.ID + "?tag="}})
+		if !strings.Contains(page.body, `name="move" value="`+ada.ID+`:`+review.ID+`"`) {
+			t.Fatalf("no Next button on the card:\n%s", page.body)
+		}
+		r = b.post("/app/jobs/"+h.job.ID+"/move", url.Values{"move": {ada.ID + ":" + review.ID}, "back": {"/app/jobs/" + h.job.ID + "?tag="}})
 		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/app/jobs/"+h.job.ID+"?tag=" {
 			t.Fatalf("move: %d %s\n%s", r.status, r.header.Get("Location"), r.body)
 		}
