@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/store/storetest"
 	"github.com/ashlarhq/ashlar/webhook"
@@ -51,19 +52,23 @@ func BenchmarkOutbox(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				if _, err := db.ExecContext(ctx, `UPDATE partner_calls SET next_at = 0 WHERE state = 'pending'`); err != nil {
+				if _, err := db.ExecContext(ctx, `UPDATE jobs SET run_at = 0 WHERE kind = $1 AND state = 'pending'`, Kind); err != nil {
 					b.Fatal(err)
 				}
-				w := NewWorker(db, NewClient(ClientConfig{AllowPrivate: true}), WorkerConfig{Poll: 50 * time.Millisecond,
+				q := jobqueue.New(db, jobqueue.Config{Poll: 50 * time.Millisecond})
+				w, err := NewWorker(q, NewClient(ClientConfig{AllowPrivate: true}), WorkerConfig{
 					Schedule: webhook.Schedule{Base: time.Second}, Resolver: func(context.Context, store.Q, string, string) (Target, error) {
 						return Target{BaseURL: srv.URL}, nil
 					}})
+				if err != nil {
+					b.Fatal(err)
+				}
 				b.StartTimer()
 				start := time.Now()
-				w.Start()
+				q.Start()
 				for {
 					var pending int
-					db.QueryRowContext(ctx, `SELECT COUNT(*) FROM partner_calls WHERE state = 'pending'`).Scan(&pending)
+					db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = 'pending'`, Kind).Scan(&pending)
 					if pending == 0 {
 						break
 					}
@@ -71,7 +76,8 @@ func BenchmarkOutbox(b *testing.B) {
 				}
 				d := time.Since(start)
 				b.StopTimer()
-				w.Stop(ctx)
+				q.Stop(ctx)
+				w.Close()
 				b.ReportMetric(n/d.Seconds(), "calls/s")
 				b.StartTimer()
 			}

@@ -3,20 +3,21 @@
 // assessment and workflow partners host, the outbox of those calls with
 // its workers, and the job-distribution partners' feeds.
 //
-// Calls to partners follow the webhook pipeline's design (webhook/):
+// Calls to partners are jobs of the job queue (package jobqueue, kind
+// Kind), as webhook deliveries are:
 //
-//  1. A call is recorded in partner_calls in the transaction that decides
-//     it (Enqueue): an application entering a stage records its
-//     assessment.start in the same transaction, so a committed stage
-//     change always has its call and a rolled-back one never has. A
-//     dedupe key makes "one start per stage entry" a unique constraint.
-//  2. Workers in every `ashlar serve` process claim due calls under a
-//     lease (FOR UPDATE SKIP LOCKED on PostgreSQL), make the HTTP request
-//     through the webhook package's SSRF-guarded dialer, and record the
-//     attempt and the call's next state, fenced by (lease owner, attempt
-//     number). The domain consequence of a result (an assessment created,
-//     a start marked rejected) is applied by the call's Handler in that
-//     same recording transaction, so it happens exactly once.
+//  1. A call is recorded in the transaction that decides it (Enqueue): an
+//     application entering a stage records its assessment.start in the
+//     same transaction, so a committed stage change always has its call
+//     and a rolled-back one never has. A dedupe key makes "one start per
+//     stage entry" a unique constraint.
+//  2. The queue's workers in every `ashlar serve` process claim due calls
+//     under a lease, make the HTTP request through the webhook package's
+//     SSRF-guarded dialer, and record the attempt and the call's next
+//     state, fenced by (lease owner, attempt number). The domain
+//     consequence of a result (an assessment created, a start marked
+//     rejected) is applied by the call's Handler in that same recording
+//     transaction, so it happens exactly once.
 //  3. A worker that dies mid-call leaves its lease to expire; another
 //     process then retries the call. The partner may therefore receive a
 //     call twice, always with the same Idempotency-Key header.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/store/storetest"
 	"github.com/ashlarhq/ashlar/webhook"
@@ -98,13 +99,25 @@ func waitState(t *testing.T, db *store.DB, org, id, state string) *Call {
 	}
 }
 
-func startWorker(t *testing.T, db *store.DB, resolve Resolver, maxAttempts int, name string) *Worker {
-	w := NewWorker(db, NewClient(ClientConfig{AllowPrivate: true, Timeout: time.Second}), WorkerConfig{
-		Workers: 4, PerPartner: 4, Lease: 2 * time.Second, Poll: 50 * time.Millisecond,
-		Schedule: webhook.Schedule{Base: 10 * time.Millisecond, MaxAttempts: maxAttempts, Jitter: -1}, Worker: name, Resolver: resolve})
-	w.Start()
-	t.Cleanup(func() { w.Stop(context.Background()) })
-	return w
+func startWorker(t *testing.T, db *store.DB, resolve Resolver, maxAttempts int, name string) *jobqueue.Queue {
+	return startWorkers(t, db, resolve, maxAttempts, name, 4, 4)
+}
+
+// startWorkers runs a job queue with the call kind, as `ashlar serve` does.
+func startWorkers(t *testing.T, db *store.DB, resolve Resolver, maxAttempts int, name string, workers, perPartner int) *jobqueue.Queue {
+	q := jobqueue.New(db, jobqueue.Config{Worker: name, Poll: 50 * time.Millisecond})
+	w, err := NewWorker(q, NewClient(ClientConfig{AllowPrivate: true, Timeout: time.Second}), WorkerConfig{
+		Workers: workers, PerPartner: perPartner, Lease: 2 * time.Second,
+		Schedule: webhook.Schedule{Base: 10 * time.Millisecond, MaxAttempts: maxAttempts, Jitter: -1}, Resolver: resolve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	t.Cleanup(func() {
+		q.Stop(context.Background())
+		w.Close()
+	})
+	return q
 }
 
 func TestQueueAndWorker(t *testing.T) {
@@ -204,7 +217,7 @@ func TestQueueAndWorker(t *testing.T) {
 		// records the lost attempt and makes another.
 		lost := enqueue(t, db, NewCall{OrgID: org, IntegrationID: "ok", Method: method, NotBefore: time.Now().Add(time.Hour)})
 		past := store.Millis(time.Now().Add(-time.Second))
-		if _, err := db.ExecContext(ctx, `UPDATE partner_calls SET lease_owner = 'dead-worker', lease_until = $2, attempts = 1, next_at = $2 WHERE id = $1`, lost, past); err != nil {
+		if _, err := db.ExecContext(ctx, `UPDATE jobs SET lease_owner = 'dead-worker', lease_until = $2, attempts = 1, run_at = $2 WHERE id = $1`, lost, past); err != nil {
 			t.Fatal(err)
 		}
 		c = waitState(t, db, org, lost, StateSucceeded)
@@ -241,7 +254,7 @@ func TestQueueAndWorker(t *testing.T) {
 			t.Fatalf("deleted %d: %v", n, err)
 		}
 		var left int
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM partner_call_attempts WHERE org_id = $1`, org).Scan(&left)
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_attempts a WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = a.job_id)`).Scan(&left)
 		if left != 0 {
 			t.Fatalf("%d attempts outlived their calls", left)
 		}
@@ -285,6 +298,98 @@ func TestTwoWorkersEachCallOnce(t *testing.T) {
 		})
 		if count != n {
 			t.Fatalf("%d calls made, want %d", count, n)
+		}
+	})
+}
+
+// A slow partner with a backlog holds at most PerPartner workers, and the
+// calls to other partners flow meanwhile (its older backlog does not
+// block the claim); the workers do not spin while they wait.
+func TestSlowPartnerDoesNotStarveOthers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := ashby.NewID()
+		method := "test.starve." + strings.ReplaceAll(t.Name(), "/", ".")
+		res := newResults()
+		Handle(method, res.handler())
+		release := make(chan struct{})
+		var once sync.Once
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
+		var slowNow, slowMax atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/slow/") {
+				n := slowNow.Add(1)
+				for m := slowMax.Load(); n > m && !slowMax.CompareAndSwap(m, n); m = slowMax.Load() {
+				}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+				slowNow.Add(-1)
+			}
+			w.Write([]byte(`{"success":true,"results":{}}`))
+		}))
+		t.Cleanup(srv.Close)
+		resolve := func(ctx context.Context, q store.Q, o, integration string) (Target, error) {
+			return Target{BaseURL: srv.URL + "/" + integration}, nil
+		}
+		var slow, fast []string
+		for range 12 {
+			slow = append(slow, enqueue(t, db, NewCall{OrgID: org, IntegrationID: "slow", Method: method}))
+		}
+		for range 3 {
+			fast = append(fast, enqueue(t, db, NewCall{OrgID: org, IntegrationID: "fast", Method: method}))
+		}
+		q := jobqueue.New(db, jobqueue.Config{Worker: "w", Poll: 50 * time.Millisecond})
+		w, err := NewWorker(q, NewClient(ClientConfig{AllowPrivate: true, Timeout: 30 * time.Second}), WorkerConfig{
+			Workers: 4, PerPartner: 2, Lease: 40 * time.Second, Resolver: resolve})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.Start()
+		t.Cleanup(func() {
+			once.Do(func() { close(release) })
+			q.Stop(ctx)
+			w.Close()
+		})
+		for _, id := range fast {
+			waitState(t, db, org, id, StateSucceeded)
+		}
+		if m := slowMax.Load(); m > 2 {
+			t.Fatalf("%d calls to the slow partner at once, want PerPartner=2", m)
+		}
+		// Waiting with the slow partner's due backlog: at most one claim per
+		// poll (the old claim re-armed a 20 ms timer and ran 50 a second).
+		s0 := q.Stats(Kind)
+		deadline := time.Now().Add(30 * time.Second)
+		for q.Stats(Kind).Polls < s0.Polls+5 {
+			if time.Now().After(deadline) {
+				t.Fatal("no polls")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		s1 := q.Stats(Kind)
+		if claims, polls := s1.Claims-s0.Claims, s1.Polls-s0.Polls; claims > polls+1 {
+			t.Fatalf("%d claims in %d polls while waiting for the slow partner", claims, polls)
+		}
+		once.Do(func() { close(release) })
+		for _, id := range slow {
+			waitState(t, db, org, id, StateSucceeded)
+		}
+		if m := slowMax.Load(); m != 2 {
+			t.Fatalf("at most %d calls to the slow partner at once, want 2", m)
+		}
+		// Idle: polls find nothing due and run no claim transaction.
+		s2 := q.Stats(Kind)
+		deadline = time.Now().Add(30 * time.Second)
+		for q.Stats(Kind).Polls < s2.Polls+5 {
+			if time.Now().After(deadline) {
+				t.Fatal("no polls")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if s3 := q.Stats(Kind); s3.Claims-s2.Claims > 1 {
+			t.Fatalf("%d claims in %d idle polls", s3.Claims-s2.Claims, s3.Polls-s2.Polls)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 // Package server assembles Ashlar's HTTP server: the Ashby RPC API, the
-// generated API description, health checks, and the routes that other
-// packages (job boards, careers site, files, webhooks) mount on it.
+// generated API description, health checks, the job queue that runs the
+// background work (package jobqueue), and the routes that other packages
+// (job boards, careers site, files, webhooks) mount on it.
 package server
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 )
@@ -43,6 +45,9 @@ type Server struct {
 	Service *api.Service
 	API     *rpc.API
 	RPC     *rpc.Server
+	// Jobs runs this process's background work: features register their
+	// job kinds on it before Serve, which starts it and stops it last.
+	Jobs *jobqueue.Queue
 	// Mux routes everything; RPC is the fallback for POST /{category.method}.
 	Mux     *http.ServeMux
 	Log     *slog.Logger
@@ -59,7 +64,8 @@ func New(db *store.DB, cfg Config) *Server {
 	}
 	svc := api.New(db, cfg.BaseURL, cfg.Logger)
 	table := svc.API()
-	s := &Server{DB: db, Service: svc, API: table, Mux: http.NewServeMux(), Log: cfg.Logger, config: cfg}
+	s := &Server{DB: db, Service: svc, API: table, Mux: http.NewServeMux(), Log: cfg.Logger, config: cfg,
+		Jobs: jobqueue.New(db, jobqueue.Config{Logger: cfg.Logger})}
 	s.RPC = rpc.NewServer(table, svc, rpc.Options{RateLimit: cfg.RateLimit, Burst: cfg.Burst, Logger: cfg.Logger})
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -160,12 +166,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	s.Jobs.Start()
 	mctx, stopMaintenance := context.WithCancel(ctx)
 	defer stopMaintenance()
 	go s.DB.Maintain(mctx, time.Minute, s.Log)
 	select {
 	case err := <-errc:
-		return err
+		sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+		defer cancel()
+		return errors.Join(err, s.Jobs.Stop(sctx))
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
@@ -174,6 +183,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for _, f := range s.shutdown {
 		err = errors.Join(err, f(sctx))
 	}
+	// Last, as the hooks above stop what feeds it (the webhook fan-out).
+	err = errors.Join(err, s.Jobs.Stop(sctx))
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -50,6 +50,7 @@ type DB struct {
 
 	secret    []byte // signs cursors and sync tokens
 	emitHooks []func()
+	topics    topics // Subscribe and Notify
 	// beforeCommit hooks run inside transactions that wrote records.
 	beforeCommit []func(ctx context.Context, tx *Tx) error
 	capture      bool
@@ -360,6 +361,7 @@ type Tx struct {
 	chg      int64
 	afterFns []func()
 	emitted  bool
+	notified map[string]bool
 	written  []Written
 	seen     map[docKey][]byte
 	// locked records what this transaction knows under lock about each

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,6 +110,13 @@ func (db *DB) dialect(sql string) string {
 // one transaction. Concurrent migrators (two processes starting at once)
 // serialise on a lock and the second finds nothing to do.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	return db.MigrateTo(ctx, math.MaxInt)
+}
+
+// MigrateTo applies the migrations not yet applied up to version, as
+// Migrate does. Upgrade tests use it to build a database as an older
+// release left it.
+func (db *DB) MigrateTo(ctx context.Context, version int) (applied []string, err error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -157,7 +165,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	rows.Close()
 	for _, m := range all {
-		if done[m.Version] {
+		if done[m.Version] || m.Version > version {
 			continue
 		}
 		if _, err = tx.ExecContext(ctx, db.dialect(m.SQL)); err != nil {

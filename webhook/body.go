@@ -3,9 +3,11 @@ package webhook
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 )
 
@@ -13,23 +15,27 @@ import (
 // attempts), for people inspecting it. It returns nil, without error, when
 // the event's payload is no longer kept.
 func RequestBody(ctx context.Context, q store.Q, org, deliveryID string) ([]byte, error) {
-	var event, action string
-	var payload sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT event_id, action, payload FROM webhook_deliveries WHERE org_id = $1 AND id = $2`, org, deliveryID).Scan(&event, &action, &payload)
-	if errors.Is(err, sql.ErrNoRows) {
+	j, err := jobqueue.Get(ctx, q, jobqueue.Filter{Kind: Kind, OrgID: org, ID: deliveryID})
+	if errors.Is(err, jobqueue.ErrNotFound) {
 		return nil, ErrDeliveryNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read delivery: %w", err)
 	}
-	if !payload.Valid {
-		err := q.QueryRowContext(ctx, `SELECT payload FROM events WHERE id = $1`, event).Scan(&payload)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read event payload: %w", err)
-		}
+	var a deliveryArgs
+	if err := json.Unmarshal(j.Args, &a); err != nil {
+		return nil, fmt.Errorf("read delivery %s: %w", deliveryID, err)
 	}
-	return Body(event, action, []byte(payload.String)), nil
+	if a.Payload != nil {
+		return Body(j.Subject, j.Action, []byte(*a.Payload)), nil
+	}
+	var p string
+	err = q.QueryRowContext(ctx, `SELECT payload FROM events WHERE id = $1`, j.Subject).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read event payload: %w", err)
+	}
+	return Body(j.Subject, j.Action, []byte(p)), nil
 }

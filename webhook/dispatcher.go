@@ -2,19 +2,19 @@ package webhook
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 )
+
+// Kind is the job kind of webhook deliveries (package jobqueue).
+const Kind = "webhook.delivery"
 
 // Config configures a Dispatcher. Zero values take the defaults.
 type Config struct {
@@ -30,12 +30,12 @@ type Config struct {
 	// Lease is how long a claimed delivery belongs to its worker (default
 	// Timeout + 30 s). It must outlast an attempt and the recording of its
 	// result; a delivery whose worker died is claimed again once its lease
-	// has expired.
+	// has expired, by the database's clock.
 	Lease time.Duration
 	// Poll is how often the dispatcher looks for work it was not told
-	// about: events and pings recorded by other processes, retries that
-	// came due, expired leases (default 1 s). Work recorded in this process
-	// wakes it at once.
+	// about: events, pings and redeliveries recorded by other processes,
+	// expired leases (default 1 s). Work recorded in this process, and
+	// retries coming due, start at once.
 	Poll time.Duration
 	// Schedule is the retry policy (default: Ashby's).
 	Schedule Schedule
@@ -48,9 +48,6 @@ type Config struct {
 	// Retention is how long finished deliveries and their attempts are
 	// kept (default 30 days).
 	Retention time.Duration
-	// Worker names this process in leases and attempts (default
-	// host-pid-random).
-	Worker string
 	// Metrics receives the dispatcher's metrics (nil: none are exported).
 	Metrics *Metrics
 	Logger  *slog.Logger
@@ -80,12 +77,6 @@ func (c Config) withDefaults() Config {
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
 	}
-	if c.Worker == "" {
-		host, _ := os.Hostname()
-		b := make([]byte, 3)
-		rand.Read(b)
-		c.Worker = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-	}
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics()
 	}
@@ -95,38 +86,34 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Dispatcher delivers the events of every organization of a database. Run
-// one per `ashlar serve` process; several may share a database.
+// Dispatcher delivers the events of every organization of a database:
+// its fan-out turns events into delivery jobs, and the job queue it is
+// given attempts them (deliver.go). Run one per `ashlar serve` process;
+// several may share a database.
 type Dispatcher struct {
 	db     *store.DB
+	jobs   *jobqueue.Queue
 	cfg    Config
 	client *http.Client
 	log    *slog.Logger
 
-	wakeFan   chan struct{}
-	wakeClaim chan struct{}
-	results   chan *result
+	wakeFan chan struct{}
 
-	mu         sync.Mutex
-	inflight   int
-	perSetting map[string]int
-
-	stopLoops context.CancelFunc // stops fan-out and claiming
-	stopSends context.CancelFunc // aborts attempts in flight (last resort)
-	sendCtx   context.Context
-	loops     sync.WaitGroup // fan-out, claimer, maintenance
-	sends     sync.WaitGroup // attempts in flight
-	recorder  sync.WaitGroup
+	stopLoops context.CancelFunc
+	loops     sync.WaitGroup
+	mu        sync.Mutex
 	started   bool
 	stopped   bool
-
-	launchMu sync.Mutex
-	stopping bool // no new attempts start
 }
 
-// New returns a dispatcher on db. Start it with Start.
-func New(db *store.DB, cfg Config) *Dispatcher {
+// New returns a dispatcher on db that delivers through jobs: it registers
+// the delivery kind there. Start the fan-out with Start, and the queue
+// with its own Start.
+func New(db *store.DB, jobs *jobqueue.Queue, cfg Config) (*Dispatcher, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Lease <= cfg.Timeout {
+		return nil, errors.New("webhook dispatcher: the lease must be longer than the timeout")
+	}
 	dialer := guardedDialer(cfg.AllowPrivate, cfg.Timeout)
 	tr := &http.Transport{
 		// Proxies from the environment are ignored: the SSRF guard checks
@@ -148,68 +135,64 @@ func New(db *store.DB, cfg Config) *Dispatcher {
 		// send the signed payload somewhere the setting does not name.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &Dispatcher{
-		db: db, cfg: cfg, client: client, log: cfg.Logger.With("component", "webhooks", "worker", cfg.Worker),
-		wakeFan:    make(chan struct{}, 1),
-		wakeClaim:  make(chan struct{}, 1),
-		results:    make(chan *result, cfg.Workers),
-		perSetting: map[string]int{},
+	d := &Dispatcher{
+		db: db, jobs: jobs, cfg: cfg, client: client, log: cfg.Logger.With("component", "webhooks", "worker", jobs.Worker()),
+		wakeFan: make(chan struct{}, 1),
 	}
+	err := jobs.Register(jobqueue.Kind{
+		Name: Kind, Workers: cfg.Workers, PerKey: cfg.PerSetting,
+		// A worker that finishes takes the next delivery from what this
+		// process already claimed, instead of waiting for a claim.
+		Prefetch: cfg.PerSetting,
+		Timeout:  cfg.Timeout, Lease: cfg.Lease, Poll: cfg.Poll,
+		MaxAttempts: cfg.Schedule.MaxAttempts, Backoff: cfg.Schedule.Delay, Retention: cfg.Retention,
+		// Claims and attempt records lost to a database crash only mean an
+		// event is delivered again, which at-least-once delivery allows.
+		Relaxed: true,
+		Handler: jobqueue.Handler{Begin: d.begin, Work: d.work, Committed: d.committed},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // Config returns the dispatcher's configuration with defaults applied.
 func (d *Dispatcher) Config() Config { return d.cfg }
 
-// Start runs the dispatcher in the background until Stop.
+// Start runs the fan-out in the background until Stop.
 func (d *Dispatcher) Start() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.started {
 		return
 	}
 	d.started = true
-	loopCtx, stopLoops := context.WithCancel(context.Background())
-	sendCtx, stopSends := context.WithCancel(context.Background())
-	d.stopLoops, d.stopSends, d.sendCtx = stopLoops, stopSends, sendCtx
-	register(d)
-	d.recorder.Add(1)
-	go d.recordLoop()
-	d.loops.Add(3)
-	go d.fanOutLoop(loopCtx)
-	go d.claimLoop(loopCtx)
-	go d.maintenanceLoop(loopCtx)
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stopLoops = cancel
+	d.loops.Add(1)
+	go d.fanOutLoop(ctx)
 	d.Wake()
 }
 
-// Stop stops claiming new work, lets the attempts in flight finish and
-// records them, until ctx is done; attempts still running then are
-// aborted and recovered later through their lease, by this process after
-// a restart or by another one.
-func (d *Dispatcher) Stop(ctx context.Context) error {
+// Stop stops the fan-out. Deliveries in flight belong to the job queue,
+// which stops separately.
+func (d *Dispatcher) Stop(context.Context) error {
+	d.mu.Lock()
 	if !d.started || d.stopped {
+		d.mu.Unlock()
 		return nil
 	}
 	d.stopped = true
-	d.launchMu.Lock()
-	d.stopping = true
-	d.launchMu.Unlock()
-	unregister(d)
+	d.mu.Unlock()
 	d.stopLoops()
 	d.loops.Wait()
-	done := make(chan struct{})
-	go func() { d.sends.Wait(); close(done) }()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		d.stopSends()
-		<-done
-		err = fmt.Errorf("webhook dispatcher: stopped with attempts in flight: %w", ctx.Err())
-	}
-	close(d.results)
-	d.recorder.Wait()
-	d.stopSends()
-	d.client.CloseIdleConnections()
-	return err
+	return nil
 }
+
+// Close releases the idle connections of the dispatcher's HTTP client,
+// once the queue has stopped.
+func (d *Dispatcher) Close() { d.client.CloseIdleConnections() }
 
 // Wake tells the dispatcher that events were recorded: store.DB.OnEmit
 // calls it after every commit that emitted.
@@ -220,73 +203,6 @@ func signal(c chan struct{}) {
 	case c <- struct{}{}:
 	default:
 	}
-}
-
-// Dispatchers running in this process, woken when a ping or redelivery is
-// queued here (by the API or the CLI in-process) so that it goes out at
-// once rather than at the next poll.
-var running = struct {
-	sync.Mutex
-	ds map[*Dispatcher]bool
-}{ds: map[*Dispatcher]bool{}}
-
-func register(d *Dispatcher) {
-	running.Lock()
-	running.ds[d] = true
-	running.Unlock()
-}
-
-func unregister(d *Dispatcher) {
-	running.Lock()
-	delete(running.ds, d)
-	running.Unlock()
-}
-
-func wakeLocal() {
-	running.Lock()
-	defer running.Unlock()
-	for d := range running.ds {
-		signal(d.wakeClaim)
-	}
-}
-
-// reserve takes a worker slot for an attempt to setting, unless this
-// process already has Workers attempts in flight or PerSetting to that
-// setting.
-func (d *Dispatcher) reserve(setting string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.inflight >= d.cfg.Workers || d.perSetting[setting] >= d.cfg.PerSetting {
-		return false
-	}
-	d.inflight++
-	d.perSetting[setting]++
-	d.cfg.Metrics.inflight.Inc()
-	return true
-}
-
-func (d *Dispatcher) release(setting string) {
-	d.mu.Lock()
-	d.inflight--
-	if d.perSetting[setting]--; d.perSetting[setting] <= 0 {
-		delete(d.perSetting, setting)
-	}
-	d.mu.Unlock()
-	d.cfg.Metrics.inflight.Dec()
-}
-
-// free returns the number of free worker slots and the settings that have
-// no slot left.
-func (d *Dispatcher) free() (int, []string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var full []string
-	for s, n := range d.perSetting {
-		if n >= d.cfg.PerSetting {
-			full = append(full, s)
-		}
-	}
-	return d.cfg.Workers - d.inflight, full
 }
 
 // sleep waits for d or ctx.

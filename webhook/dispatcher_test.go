@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/store/storetest"
 )
@@ -72,6 +73,7 @@ type env struct {
 	t   *testing.T
 	db  *store.DB
 	org string
+	q   *jobqueue.Queue
 	d   *Dispatcher
 	m   *Metrics
 }
@@ -94,18 +96,32 @@ func newEnv(t *testing.T, db *store.DB, cfg Config) *env {
 	return e
 }
 
+// start runs a dispatcher and its job queue, as `ashlar serve` does.
 func (e *env) start(cfg Config) {
 	e.m = NewMetrics()
 	cfg.Metrics = e.m
-	e.d = New(e.db, cfg)
-	e.db.OnEmit(e.d.Wake)
-	e.d.Start()
-	d := e.d
-	e.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		d.Stop(ctx)
-	})
+	e.q = jobqueue.New(e.db, jobqueue.Config{Poll: cfg.Poll})
+	d, err := New(e.db, e.q, cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.d = d
+	e.db.OnEmit(d.Wake)
+	d.Start()
+	e.q.Start()
+	q := e.q
+	e.t.Cleanup(func() { e.stopBoth(d, q) })
+}
+
+// stop stops the dispatcher and its queue.
+func (e *env) stop() { e.stopBoth(e.d, e.q) }
+
+func (e *env) stopBoth(d *Dispatcher, q *jobqueue.Queue) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.Stop(ctx)
+	q.Stop(ctx)
+	d.Close()
 }
 
 func (e *env) setting(org, typ, url, secret string, enabled, standard bool) string {
@@ -165,7 +181,7 @@ func (e *env) fanOutEvent(ctx context.Context, eventID string) {
 			e.t.Fatal(err)
 		}
 		var n int
-		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE event_id = $1`, eventID).Scan(&n); err != nil {
+		if err := e.db.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE kind = $1 AND subject = $2`, Kind, eventID).Scan(&n); err != nil {
 			e.t.Fatal(err)
 		}
 		return n > 0
@@ -247,7 +263,7 @@ func TestDeliverySignedExactBytes(t *testing.T) {
 			t.Fatalf("delivery %+v", d)
 		}
 		a := d.Attempts[0]
-		if a.StatusCode != 200 || a.Outcome != OutcomeSuccess || a.Response != "thanks" || a.Error != "" || a.Worker != e.d.Config().Worker || a.URL != rc.URL+"/hook" {
+		if a.StatusCode != 200 || a.Outcome != OutcomeSuccess || a.Response != "thanks" || a.Error != "" || a.Worker != e.q.Worker() || a.URL != rc.URL+"/hook" {
 			t.Fatalf("attempt %+v", a)
 		}
 		// Metrics count what was recorded, just after the record commits.
@@ -391,7 +407,7 @@ func TestSlowReceiverDoesNotStallOthers(t *testing.T) {
 		})
 		t.Cleanup(func() { once.Do(func() { close(release) }) })
 		cfg := testConfig()
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout, cfg.Lease = 30*time.Second, 40*time.Second // the lease outlasts an attempt
 		e := newEnv(t, db, cfg)
 		e.setting(e.org, "applicationSubmit", rc.URL+"/slow", "s", true, false)
 		e.setting(e.org, "applicationSubmit", rc.URL+"/fast", "s", true, false)
@@ -453,7 +469,7 @@ func TestFanOutRules(t *testing.T) {
 			}
 		}
 		var n int
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries`).Scan(&n)
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, Kind).Scan(&n)
 		if n != 2 {
 			t.Fatalf("%d deliveries, want 2", n)
 		}
@@ -470,14 +486,14 @@ func TestExpiredLeaseIsRecovered(t *testing.T) {
 		cfg := testConfig()
 		cfg.Workers = 1
 		e := newEnv(t, db, cfg)
-		e.d.Stop(ctx) // no dispatcher while the "dead" worker holds the lease
+		e.stop() // no dispatcher while the "dead" worker holds the lease
 		e.setting(e.org, "pushToHRIS", rc.URL+"/r", "s", true, false)
 		id := e.emit(e.org, "pushToHRIS", map[string]any{"application": map[string]string{"id": "a"}})
 		// Fan out without claiming, then play a worker that claimed the
 		// delivery and died: its lease runs for 300 ms more.
 		e.fanOutEvent(ctx, id)
 		until := store.Millis(time.Now().Add(300 * time.Millisecond))
-		res, err := db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = 'dead-worker', lease_until = $1, attempts = 1 WHERE event_id = $2`, until, id)
+		res, err := db.ExecContext(ctx, `UPDATE jobs SET lease_owner = 'dead-worker', lease_until = $1, attempts = 1 WHERE kind = $2 AND subject = $3`, until, Kind, id)
 		if n, _ := res.RowsAffected(); err != nil || n != 1 {
 			t.Fatalf("lease: %v, %d rows", err, n)
 		}
@@ -496,33 +512,41 @@ func TestExpiredLeaseIsRecovered(t *testing.T) {
 	})
 }
 
-// A worker whose lease was taken over cannot change the delivery.
+// A worker whose lease was taken over (it stalled past its lease, say)
+// cannot change the delivery: its attempt only joins the history.
 func TestStaleWorkerIsFenced(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		e := newEnv(t, db, testConfig())
-		e.d.Stop(ctx)
-		e.setting(e.org, "jobCreate", "http://example.invalid/", "s", true, false)
+		release := make(chan struct{})
+		var once sync.Once
+		t.Cleanup(func() { once.Do(func() { close(release) }) })
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		})
+		cfg := testConfig()
+		cfg.Timeout, cfg.Lease = 20*time.Second, 30*time.Second
+		e := newEnv(t, db, cfg)
+		e.setting(e.org, "jobCreate", rc.URL+"/stall", "s", true, false)
 		id := e.emit(e.org, "jobCreate", map[string]any{})
-		e.fanOutEvent(ctx, id)
-		var did string
-		if err := db.QueryRowContext(ctx, `SELECT id FROM webhook_deliveries WHERE event_id = $1`, id).Scan(&did); err != nil {
+		waitFor(t, "the attempt to reach the receiver", func() bool { return len(rc.got("/stall")) == 1 })
+		// Another worker takes the delivery over meanwhile.
+		if _, err := db.ExecContext(ctx, `UPDATE jobs SET lease_owner = 'new-owner', lease_until = $1, attempts = 2 WHERE kind = $2 AND subject = $3`,
+			store.Millis(time.Now().Add(time.Minute)), Kind, id); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_owner = 'new-owner', lease_until = $1, attempts = 2 WHERE id = $2`, store.Millis(time.Now().Add(time.Minute)), did); err != nil {
-			t.Fatal(err)
-		}
-		r := &result{job: &job{id: did, org: e.org, attempt: 1}, state: StateSucceeded, outcome: OutcomeSuccess, started: time.Now()}
-		var ok bool
-		if err := db.Write(ctx, func(tx *store.Tx) (err error) { ok, err = e.d.settle(ctx, tx, r, ""); return }); err != nil {
-			t.Fatal(err)
-		}
-		d, err := GetDelivery(ctx, db, e.org, did)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok || d.Status != StatePending {
-			t.Fatalf("stale worker settled the delivery: ok=%v status=%s", ok, d.Status)
+		once.Do(func() { close(release) }) // the stalled attempt succeeds …
+		var d *Delivery
+		waitFor(t, "the stalled attempt's record", func() bool {
+			ds := e.deliveries(DeliveryFilter{WebhookActionID: id})
+			d = ds[0]
+			return len(d.Attempts) == 1
+		})
+		// … but the delivery stays the new owner's.
+		if d.Status != StatePending || d.AttemptCount != 2 || d.Attempts[0].Outcome != OutcomeSuccess {
+			t.Fatalf("stale worker settled the delivery: %+v", d)
 		}
 	})
 }
@@ -582,7 +606,7 @@ func TestConcurrentDispatchersAttemptOnce(t *testing.T) {
 				t.Fatalf("%d requests for %d distinct events, want %d each", len(rc.got("/x")), len(ids), n)
 			}
 			var attempts, maxAttempt, workers int
-			e.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(attempt), COUNT(DISTINCT worker) FROM webhook_attempts`).Scan(&attempts, &maxAttempt, &workers)
+			e.db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(attempt), COUNT(DISTINCT worker) FROM job_attempts`).Scan(&attempts, &maxAttempt, &workers)
 			if attempts != n || maxAttempt != 1 {
 				t.Fatalf("%d attempts (highest number %d), want %d first attempts", attempts, maxAttempt, n)
 			}
@@ -595,7 +619,7 @@ func TestConcurrentDispatchersAttemptOnce(t *testing.T) {
 
 func countState(t *testing.T, db *store.DB, state string) int {
 	var n int
-	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM webhook_deliveries WHERE state = $1`, state).Scan(&n); err != nil {
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = $1 AND state = $2`, Kind, state).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -625,10 +649,27 @@ func TestFanOutWaitsForEarlierTransaction(t *testing.T) {
 	}()
 	early := <-held
 	late := e.emit(e.org, "jobUpdate", map[string]any{"first": false})
-	e.waitState(late, 0) // nothing may be delivered while the early transaction is open …
-	time.Sleep(200 * time.Millisecond)
-	if n := len(rc.got("/h")); n != 0 {
-		t.Fatalf("%d deliveries went out past an open transaction's event", n)
+	// Nothing may be delivered while the early transaction is open. First
+	// the positive markers: a fan-out pass run now finds the late event
+	// waiting behind the open transaction, and a ping queued now (pings
+	// skip the fan-out) is delivered, so the workers run …
+	if _, _, behind, err := e.d.fanOut(ctx); err != nil || !behind {
+		t.Fatalf("fan-out past an open transaction: behind=%v, %v", behind, err)
+	}
+	var set string
+	db.QueryRowContext(ctx, `SELECT id FROM docs WHERE org_id = $1 AND kind = $2`, e.org, Settings.Name).Scan(&set)
+	var ping *Delivery
+	if err := db.Write(ctx, func(tx *store.Tx) (err error) { ping, err = EnqueuePing(ctx, tx, e.org, set); return }); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(ping.WebhookActionID, 1, StateSucceeded)
+	// … then the absence: neither event has a delivery, and the receiver
+	// got the ping alone.
+	if ds := e.deliveries(DeliveryFilter{WebhookActionID: late}); len(ds) != 0 {
+		t.Fatalf("the late event was fanned out past an open transaction's event: %+v", ds)
+	}
+	if hs := rc.got("/h"); len(hs) != 1 || !strings.Contains(string(hs[0].body), `"action":"ping"`) {
+		t.Fatalf("%d requests went out past an open transaction's event", len(hs)-1)
 	}
 	close(hold)
 	if err := <-done; err != nil {
@@ -737,7 +778,6 @@ func TestQueueMetricsAndPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 		reg.MustRegister(NewQueueCollector(db))
-		time.Sleep(20 * time.Millisecond)
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
@@ -765,15 +805,64 @@ func TestQueueMetricsAndPaging(t *testing.T) {
 			t.Fatalf("bad cursor: %v", err)
 		}
 		// Prune keeps pending deliveries and removes finished old ones.
-		db.ExecContext(ctx, `UPDATE webhook_deliveries SET state = 'failed', done_at = 1 WHERE seq = (SELECT MIN(seq) FROM webhook_deliveries)`)
+		db.ExecContext(ctx, `UPDATE jobs SET state = 'failed', done_at = 1 WHERE seq = (SELECT MIN(seq) FROM jobs WHERE kind = $1)`, Kind)
 		if n, err := Prune(ctx, db, time.Now()); err != nil || n != 1 {
 			t.Fatalf("prune: %d %v", n, err)
 		}
 		var left, attempts int
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries`).Scan(&left)
-		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_attempts`).Scan(&attempts)
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = $1`, Kind).Scan(&left)
+		db.QueryRowContext(ctx, `SELECT COUNT(*) FROM job_attempts`).Scan(&attempts)
 		if left != 2 || attempts != 2 {
 			t.Fatalf("after prune: %d deliveries, %d attempts", left, attempts)
+		}
+	})
+}
+
+// A setting whose secret token cannot be read never gets an unsigned
+// request: the attempt fails with a clear error and is retried, and once
+// the secret is fixed the retry goes out signed.
+func TestUnreadableSecretIsNotSentUnsigned(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		rc := newReceiver(t, nil)
+		cfg := testConfig()
+		cfg.Schedule.Base = 100 * time.Millisecond
+		e := newEnv(t, db, cfg)
+		set := e.setting(e.org, "jobCreate", rc.URL+"/signed", "good-secret", true, false)
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.SetMeta(ctx, e.org, Settings.Name, set, json.RawMessage(`"not an object"`))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		id := e.emit(e.org, "jobCreate", map[string]any{"job": map[string]string{"id": "j"}})
+		var d *Delivery
+		waitFor(t, "the failed attempt", func() bool {
+			ds := e.deliveries(DeliveryFilter{WebhookActionID: id})
+			if len(ds) == 1 && len(ds[0].Attempts) > 0 {
+				d = ds[0]
+			}
+			return d != nil
+		})
+		a := d.Attempts[0]
+		if a.Outcome != OutcomeUnsigned || !strings.Contains(a.Error, "secret token cannot be read") || !strings.Contains(a.Error, "never sent unsigned") ||
+			a.StatusCode != 0 || d.Status != StatePending {
+			t.Fatalf("delivery %+v, attempt %+v", d, a)
+		}
+		if n := len(rc.got("")); n != 0 {
+			t.Fatalf("the receiver got %d requests without a usable secret", n)
+		}
+		waitFor(t, "the unsigned attempts metric", func() bool {
+			return testutil.ToFloat64(e.m.attempts.WithLabelValues(OutcomeUnsigned)) >= 1
+		})
+		if err := db.Write(ctx, func(tx *store.Tx) error {
+			return tx.SetMeta(ctx, e.org, Settings.Name, set, SettingMeta{SecretToken: "fixed"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(id, 1, StateSucceeded)
+		hs := rc.got("/signed")
+		if len(hs) != 1 || !Verify("fixed", hs[0].body, hs[0].header.Get(SignatureHeader)) {
+			t.Fatalf("%d requests after the fix, signature %q", len(hs), hs[0].header.Get(SignatureHeader))
 		}
 	})
 }

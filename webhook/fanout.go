@@ -8,12 +8,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 )
 
 // fanOutBatch is how many events one fan-out transaction reads.
 const fanOutBatch = 500
+
+// behindMaxWait bounds the pause between fan-outs while events wait
+// behind an open transaction: the horizon is the whole PostgreSQL
+// server's, so any session's transaction can hold events back, and a wait
+// that doubled up to the poll interval added up to a second to their
+// latency after it ended.
+const behindMaxWait = 20 * time.Millisecond
 
 func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 	defer d.loops.Done()
@@ -21,7 +28,7 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 	defer poll.Stop()
 	// retry re-runs the fan-out soon while events wait behind the
 	// PostgreSQL horizon (a transaction that started earlier is still
-	// running); it backs off to the poll interval.
+	// running); it backs off to behindMaxWait.
 	retry := time.NewTimer(time.Hour)
 	retry.Stop()
 	defer retry.Stop()
@@ -35,7 +42,7 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 		case <-retry.C:
 		}
 		for {
-			n, read, behind, err := d.fanOut(ctx)
+			_, read, behind, err := d.fanOut(ctx)
 			if err != nil {
 				if isCanceled(err) || ctx.Err() != nil {
 					return
@@ -48,12 +55,9 @@ func (d *Dispatcher) fanOutLoop(ctx context.Context) {
 				continue
 			}
 			failures = 0
-			if n > 0 {
-				signal(d.wakeClaim)
-			}
 			if behind {
 				retry.Reset(wait)
-				wait = min(2*wait, d.cfg.Poll)
+				wait = min(2*wait, d.cfg.Poll, behindMaxWait)
 				break
 			}
 			wait = 2 * time.Millisecond
@@ -76,10 +80,10 @@ type subscriber struct {
 	createdAt int64
 }
 
-// fanOut turns the next batch of events into deliveries, one per enabled
-// setting of the event's organization subscribed to its action and created
-// no later than the event, and advances the cursor, all in one
-// transaction: an event is fanned out exactly once, however many
+// fanOut turns the next batch of events into delivery jobs, one per
+// enabled setting of the event's organization subscribed to its action
+// and created no later than the event, and advances the cursor, all in
+// one transaction: an event is fanned out exactly once, however many
 // processes run this and wherever one of them dies.
 //
 // Events are read in commit order. On SQLite, the single writer makes
@@ -89,12 +93,12 @@ type subscriber struct {
 // (transaction id, seq) order and only below the snapshot horizon, the
 // oldest transaction still running: everything below it has finished, and
 // no later event can sort below the cursor. It returns the deliveries
-// queued that it could not start itself and the events read; behind
-// reports events that wait for the horizon to move.
+// queued and the events read; behind reports events that wait for the
+// horizon to move.
 //
 // The cursor row is locked for the transaction, so fan-outs of several
-// processes take turns rather than racing; the unique (event, setting)
-// index would turn a race into a conflict anyway.
+// processes take turns rather than racing; each event delivery's unique
+// key (event, setting) would turn a race into nothing inserted anyway.
 func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err error) {
 	horizon := int64(math.MaxInt64)
 	if d.db.Engine() == store.Postgres {
@@ -102,15 +106,16 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 			return 0, 0, false, err
 		}
 	}
-	var cl claimed
+	var claim *jobqueue.TxClaim
 	err = d.db.Write(ctx, func(tx *store.Tx) error {
+		claim.Abandon() // a retried transaction starts over
+		claim = nil
 		// Losing this transaction to a database crash only means doing the
 		// work again, which at-least-once delivery allows.
 		if err := tx.RelaxDurability(ctx); err != nil {
 			return err
 		}
 		n, read, behind = 0, 0, false
-		cl.reset(d)
 		lock := ""
 		if d.db.Engine() == store.Postgres {
 			lock = " FOR UPDATE"
@@ -119,8 +124,15 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 		if err := tx.QueryRowContext(ctx, `SELECT xid, seq FROM webhook_cursor WHERE name = 'fanout'`+lock).Scan(&cx, &cs); err != nil {
 			return fmt.Errorf("read fan-out cursor: %w", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, xid, id, org_id, action, created_at FROM events
-			WHERE (xid, seq) > ($1, $2) ORDER BY xid, seq LIMIT $3`, cx, cs, fanOutBatch)
+		// On SQLite xid is always 0 and seq order is commit order. Its
+		// planner bounds an index range by the first column of a row value
+		// only, so (xid, seq) > (0, n) read every event ever recorded: the
+		// fan-out asks for seq > n there.
+		q := `SELECT seq, xid, id, org_id, action, created_at FROM events WHERE (xid, seq) > ($1, $2) ORDER BY xid, seq LIMIT $3`
+		if d.db.Engine() == store.SQLite {
+			q = `SELECT seq, xid, id, org_id, action, created_at FROM events WHERE xid = $1 AND seq > $2 ORDER BY xid, seq LIMIT $3`
+		}
+		rows, err := tx.QueryContext(ctx, q, cx, cs, fanOutBatch)
 		if err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
@@ -149,34 +161,21 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 		if err != nil {
 			return err
 		}
-		now := store.Millis(d.db.Now())
-		var batch []any
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			if err := insertDeliveries(ctx, tx, batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-			return nil
-		}
+		var jobs []jobqueue.NewJob
 		for _, e := range evs {
 			for _, s := range subs[e.org] {
 				if s.typ != e.action || s.createdAt > e.createdAt {
 					continue
 				}
-				batch = append(batch, ashby.NewID(), e.org, s.id, e.id, e.action, nil, TriggerEvent, StatePending, now, e.createdAt, now)
-				n++
-				if len(batch) >= 50*deliveryCols { // few parameters per statement: SQLite looks $n up linearly
-					if err := flush(); err != nil {
-						return err
-					}
-				}
+				jobs = append(jobs, jobqueue.NewJob{Kind: Kind, OrgID: e.org, Key: s.id, Subject: e.id, Action: e.action,
+					UniqueKey: "webhook:" + e.id + ":" + s.id, Args: deliveryArgs{Trigger: TriggerEvent, EventAt: e.createdAt}})
 			}
 		}
-		if err := flush(); err != nil {
-			return err
+		n = len(jobs)
+		if n > 0 {
+			if _, err := jobqueue.Insert(ctx, tx, jobs...); err != nil {
+				return fmt.Errorf("queue webhook deliveries: %w", err)
+			}
 		}
 		last := evs[len(evs)-1]
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_cursor SET xid = $1, seq = $2 WHERE name = 'fanout'`, last.xid, last.seq); err != nil {
@@ -186,18 +185,18 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 			return nil
 		}
 		// Start the new deliveries this process has workers for, in the
-		// same transaction: no separate claim is needed for them.
-		free, full := d.free()
-		return d.claimTx(ctx, tx, free, full, &cl)
+		// same transaction: no claim transaction stands between an event
+		// and its first attempt.
+		claim, err = d.jobs.ClaimIn(ctx, tx, Kind)
+		return err
 	})
 	if err != nil {
-		cl.reset(d)
+		claim.Abandon()
 		return 0, 0, false, err
 	}
+	claim.Launch()
 	d.cfg.Metrics.fannedOut.Add(float64(read))
-	// n becomes the deliveries left for the claim loop.
-	n -= d.launch(&cl)
-	return max(n, 0), read, behind, nil
+	return n, read, behind, nil
 }
 
 // subscribers loads the enabled settings of the events' organizations.
@@ -230,33 +229,4 @@ func subscribers(ctx context.Context, tx *store.Tx, evs []outboxEvent) (map[stri
 		out[org] = append(out[org], s)
 	}
 	return out, rows.Err()
-}
-
-// deliveryCols is the number of values insertDeliveries takes per row.
-const deliveryCols = 11
-
-// insertDeliveries inserts pending deliveries; vals holds deliveryCols
-// values per row: id, org, setting, event id, action, payload, trigger,
-// state, next_at, event_at, created_at.
-func insertDeliveries(ctx context.Context, tx *store.Tx, vals []any) error {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO webhook_deliveries (id, org_id, setting_id, event_id, action, payload, trigger, state, next_at, event_at, created_at) VALUES `)
-	for i := 0; i < len(vals); i += deliveryCols {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('(')
-		for j := range deliveryCols {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, "$%d", i+j+1)
-		}
-		b.WriteByte(')')
-	}
-	b.WriteString(` ON CONFLICT DO NOTHING`)
-	if _, err := tx.ExecContext(ctx, b.String(), vals...); err != nil {
-		return fmt.Errorf("queue webhook deliveries: %w", err)
-	}
-	return nil
 }

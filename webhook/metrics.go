@@ -27,7 +27,7 @@ func NewMetrics() *Metrics {
 	return &Metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashlar_webhook_attempts_total",
-			Help: "Webhook delivery attempts made by this process, by outcome (success, http_error, rejected, timeout, network_error, blocked, abandoned).",
+			Help: "Webhook delivery attempts made by this process, by outcome (success, http_error, rejected, timeout, network_error, blocked, unsigned, abandoned).",
 		}, []string{"outcome"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ashlar_webhook_deliveries_total",
@@ -123,7 +123,12 @@ func ReadQueue(ctx context.Context, db *store.DB) (QueueState, error) {
 	defer cancel()
 	var st QueueState
 	var oldestDelivery, oldestEvent sql.NullInt64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(event_at) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&st.Pending, &oldestDelivery); err != nil {
+	// A delivery's event time is in its job's arguments.
+	eventAt := `CAST(json_extract(args, '$.eventAt') AS INTEGER)`
+	if db.Engine() == store.Postgres {
+		eventAt = `CAST(CAST(args AS jsonb)->>'eventAt' AS BIGINT)`
+	}
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(`+eventAt+`) FROM jobs WHERE kind = $1 AND state = 'pending'`, Kind).Scan(&st.Pending, &oldestDelivery); err != nil {
 		return st, err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(e.created_at) FROM events e, webhook_cursor c

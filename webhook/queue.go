@@ -2,15 +2,15 @@ package webhook
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 )
 
@@ -25,13 +25,13 @@ var ErrDeliveryNotFound = errors.New("webhook delivery not found")
 // delivery like any other, retried on failure, with a fresh
 // webhookActionId.
 func EnqueuePing(ctx context.Context, tx *store.Tx, org, settingID string) (*Delivery, error) {
-	now := store.Millis(tx.DB().Now())
-	id, action := ashby.NewID(), ashby.NewID()
-	if err := insertDeliveries(ctx, tx, []any{id, org, settingID, action, "ping", PingData, TriggerPing, StatePending, now, now, now}); err != nil {
-		return nil, err
+	p := PingData
+	in, err := jobqueue.Insert(ctx, tx, jobqueue.NewJob{Kind: Kind, OrgID: org, Key: settingID, Subject: ashby.NewID(), Action: "ping",
+		Args: deliveryArgs{Trigger: TriggerPing, EventAt: store.Millis(tx.DB().Now()), Payload: &p}})
+	if err != nil {
+		return nil, fmt.Errorf("queue webhook ping: %w", err)
 	}
-	tx.AfterCommit(wakeLocal)
-	return GetDelivery(ctx, tx, org, id)
+	return GetDelivery(ctx, tx, org, in[0].ID)
 }
 
 // Redeliver queues an event again, inside tx. id is a delivery id (the
@@ -39,64 +39,49 @@ func EnqueuePing(ctx context.Context, tx *store.Tx, org, settingID string) (*Del
 // (it is sent again to every setting that had a delivery of it). The new
 // deliveries carry the same webhookActionId and start a fresh schedule.
 func Redeliver(ctx context.Context, tx *store.Tx, org, id string) ([]*Delivery, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT setting_id, event_id, action, payload, event_at, seq FROM webhook_deliveries
-		WHERE org_id = $1 AND (id = $2 OR event_id = $2) ORDER BY seq`, org, id)
+	js, err := jobqueue.List(ctx, tx, jobqueue.Filter{Kind: Kind, OrgID: org, IDOrSubject: id})
 	if err != nil {
 		return nil, fmt.Errorf("find delivery %s: %w", id, err)
 	}
-	type src struct {
-		setting, event, action string
-		payload                sql.NullString
-		eventAt, seq           int64
-	}
-	var srcs []src
+	// One redelivery per setting, copied from its first delivery.
+	var news []jobqueue.NewJob
 	seen := map[string]bool{}
-	for rows.Next() {
-		var s src
-		if err := rows.Scan(&s.setting, &s.event, &s.action, &s.payload, &s.eventAt, &s.seq); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find delivery %s: %w", id, err)
+	for i := len(js) - 1; i >= 0; i-- {
+		j := js[i]
+		if seen[j.Key] {
+			continue
 		}
-		if !seen[s.setting] {
-			seen[s.setting] = true
-			srcs = append(srcs, s)
+		seen[j.Key] = true
+		var a deliveryArgs
+		if err := json.Unmarshal(j.Args, &a); err != nil {
+			return nil, fmt.Errorf("read delivery %s: %w", j.ID, err)
 		}
+		a.Trigger = TriggerRedelivery
+		news = append(news, jobqueue.NewJob{Kind: Kind, OrgID: org, Key: j.Key, Subject: j.Subject, Action: j.Action, Args: a})
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(srcs) == 0 {
+	if len(news) == 0 {
 		return nil, ErrDeliveryNotFound
 	}
-	now := store.Millis(tx.DB().Now())
-	var out []*Delivery
-	for _, s := range srcs {
-		nid := ashby.NewID()
-		var payload any
-		if s.payload.Valid {
-			payload = s.payload.String
-		}
-		if err := insertDeliveries(ctx, tx, []any{nid, org, s.setting, s.event, s.action, payload, TriggerRedelivery, StatePending, now, s.eventAt, now}); err != nil {
-			return nil, err
-		}
-		d, err := GetDelivery(ctx, tx, org, nid)
+	in, err := jobqueue.Insert(ctx, tx, news...)
+	if err != nil {
+		return nil, fmt.Errorf("queue redelivery: %w", err)
+	}
+	out := make([]*Delivery, 0, len(in))
+	for _, n := range in {
+		d, err := GetDelivery(ctx, tx, org, n.ID)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, d)
 	}
-	tx.AfterCommit(wakeLocal)
 	return out, nil
 }
 
 // CancelSetting cancels a setting's pending deliveries inside tx (the
-// setting is being deleted). An attempt in flight still completes.
+// setting is being disabled or deleted). An attempt in flight still
+// completes; its result only joins the delivery's history.
 func CancelSetting(ctx context.Context, tx *store.Tx, org, settingID, reason string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $1, done_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL
-		WHERE org_id = $4 AND setting_id = $5 AND state = 'pending'`,
-		StateCancelled, store.Millis(tx.DB().Now()), reason, org, settingID)
-	if err != nil {
+	if _, err := jobqueue.Cancel(ctx, tx, jobqueue.Filter{Kind: Kind, OrgID: org, Key: settingID}, reason); err != nil {
 		return fmt.Errorf("cancel deliveries of webhook %s: %w", settingID, err)
 	}
 	return nil
@@ -119,50 +104,70 @@ func ListDeliveries(ctx context.Context, q store.Q, org string, f DeliveryFilter
 		limit = 50
 	}
 	limit = min(limit, 100)
-	conds := []string{"org_id = $1"}
-	args := []any{org}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		conds = append(conds, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
-	}
-	if f.WebhookID != "" {
-		add("setting_id = ?", f.WebhookID)
-	}
-	if f.WebhookActionID != "" {
-		add("event_id = ?", f.WebhookActionID)
-	}
-	if f.Status != "" {
-		add("state = ?", f.Status)
-	}
+	jf := jobqueue.Filter{Kind: Kind, OrgID: org, Key: f.WebhookID, Subject: f.WebhookActionID, State: f.Status, Limit: limit + 1}
 	if f.Cursor != "" {
 		seq, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return nil, "", err
 		}
-		add("seq < ?", seq)
+		jf.Before = seq
 	}
-	args = append(args, limit+1)
-	ds, seqs, err := queryDeliveries(ctx, q, `WHERE `+strings.Join(conds, " AND ")+fmt.Sprintf(` ORDER BY seq DESC LIMIT $%d`, len(args)), args...)
+	js, err := jobqueue.List(ctx, q, jf)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fmt.Errorf("list webhook deliveries: %w", err)
 	}
 	next := ""
-	if len(ds) > limit {
-		ds, next = ds[:limit], encodeCursor(seqs[limit-1])
+	if len(js) > limit {
+		js, next = js[:limit], encodeCursor(js[limit-1].Seq)
 	}
-	return ds, next, nil
+	ds, err := deliveries(ctx, q, js)
+	return ds, next, err
 }
 
 // GetDelivery returns one delivery with its attempts.
 func GetDelivery(ctx context.Context, q store.Q, org, id string) (*Delivery, error) {
-	ds, _, err := queryDeliveries(ctx, q, `WHERE org_id = $1 AND id = $2`, org, id)
+	j, err := jobqueue.Get(ctx, q, jobqueue.Filter{Kind: Kind, OrgID: org, ID: id})
+	if errors.Is(err, jobqueue.ErrNotFound) {
+		return nil, ErrDeliveryNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read webhook delivery: %w", err)
+	}
+	ds, err := deliveries(ctx, q, []*jobqueue.Job{j})
 	if err != nil {
 		return nil, err
 	}
-	if len(ds) == 0 {
-		return nil, ErrDeliveryNotFound
-	}
 	return ds[0], nil
+}
+
+// deliveries turns delivery jobs into Deliveries, with their attempts.
+func deliveries(ctx context.Context, q store.Q, js []*jobqueue.Job) ([]*Delivery, error) {
+	if err := jobqueue.LoadAttempts(ctx, q, js); err != nil {
+		return nil, err
+	}
+	out := make([]*Delivery, 0, len(js))
+	for _, j := range js {
+		var a deliveryArgs
+		json.Unmarshal(j.Args, &a) // a record that does not decode still lists
+		d := &Delivery{ID: j.ID, WebhookID: j.Key, WebhookActionID: j.Subject, Action: j.Action, Trigger: a.Trigger, Status: j.State,
+			AttemptCount: j.Attempt, CreatedAt: ashby.NewTime(j.CreatedAt), LastError: j.LastError, Attempts: make([]Attempt, 0, len(j.History))}
+		if j.State == jobqueue.Pending {
+			d.NextAttemptAt = ashby.NewTime(j.RunAt).Ptr()
+		}
+		if !j.DoneAt.IsZero() {
+			d.CompletedAt = ashby.NewTime(j.DoneAt).Ptr()
+		}
+		for _, h := range j.History {
+			var det attemptDetail
+			if h.Detail != nil {
+				json.Unmarshal(h.Detail, &det)
+			}
+			d.Attempts = append(d.Attempts, Attempt{Attempt: h.Attempt, StartedAt: ashby.NewTime(h.StartedAt), URL: det.URL, StatusCode: det.StatusCode,
+				LatencyMs: h.Duration.Milliseconds(), Outcome: h.Outcome, Response: det.Response, Error: h.Error, Worker: h.Worker})
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // ErrBadCursor is returned for a delivery list cursor that does not decode.
@@ -184,113 +189,9 @@ func decodeCursor(c string) (int64, error) {
 	return n, nil
 }
 
-func queryDeliveries(ctx context.Context, q store.Q, where string, args ...any) ([]*Delivery, []int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT seq, id, org_id, setting_id, event_id, action, trigger, state, attempts, next_at, created_at, done_at, last_error
-		FROM webhook_deliveries `+where, args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list webhook deliveries: %w", err)
-	}
-	var out []*Delivery
-	var seqs []int64
-	byID := map[string]*Delivery{}
-	var org string
-	for rows.Next() {
-		var d Delivery
-		var seq, nextAt, created int64
-		var doneAt sql.NullInt64
-		var lastErr sql.NullString
-		if err := rows.Scan(&seq, &d.ID, &org, &d.WebhookID, &d.WebhookActionID, &d.Action, &d.Trigger, &d.Status, &d.AttemptCount,
-			&nextAt, &created, &doneAt, &lastErr); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("list webhook deliveries: %w", err)
-		}
-		d.CreatedAt = ashby.TimeFromMillis(created)
-		if d.Status == StatePending {
-			d.NextAttemptAt = ashby.TimeFromMillis(nextAt).Ptr()
-		}
-		if doneAt.Valid {
-			d.CompletedAt = ashby.TimeFromMillis(doneAt.Int64).Ptr()
-		}
-		d.LastError = lastErr.String
-		d.Attempts = []Attempt{}
-		out = append(out, &d)
-		seqs = append(seqs, seq)
-		byID[d.ID] = &d
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	if len(out) == 0 {
-		return out, seqs, nil
-	}
-	aargs := []any{org}
-	var ph []string
-	for _, d := range out {
-		aargs = append(aargs, d.ID)
-		ph = append(ph, fmt.Sprintf("$%d", len(aargs)))
-	}
-	arows, err := q.QueryContext(ctx, `SELECT delivery_id, attempt, worker, url, started_at, latency_ms, status_code, outcome, response, error
-		FROM webhook_attempts WHERE org_id = $1 AND delivery_id IN (`+strings.Join(ph, ",")+`) ORDER BY delivery_id, attempt`, aargs...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list webhook attempts: %w", err)
-	}
-	defer arows.Close()
-	for arows.Next() {
-		var a Attempt
-		var did string
-		var started int64
-		var resp, errText sql.NullString
-		if err := arows.Scan(&did, &a.Attempt, &a.Worker, &a.URL, &started, &a.LatencyMs, &a.StatusCode, &a.Outcome, &resp, &errText); err != nil {
-			return nil, nil, fmt.Errorf("list webhook attempts: %w", err)
-		}
-		a.StartedAt = ashby.TimeFromMillis(started)
-		a.Response, a.Error = resp.String, errText.String
-		if d := byID[did]; d != nil {
-			d.Attempts = append(d.Attempts, a)
-		}
-	}
-	return out, seqs, arows.Err()
-}
-
-// maintenanceLoop deletes finished deliveries past the retention period.
-func (d *Dispatcher) maintenanceLoop(ctx context.Context) {
-	defer d.loops.Done()
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := Prune(ctx, d.db, d.db.Now().Add(-d.cfg.Retention)); err != nil && ctx.Err() == nil {
-			d.log.Error("prune webhook deliveries", "err", err)
-		}
-	}
-}
-
-// Prune deletes deliveries finished before cutoff, and their attempts, in
-// batches. Several processes may prune at once.
+// Prune deletes deliveries finished before cutoff, and their attempts.
+// The job queue prunes past the retention by itself; this is for tools
+// and tests.
 func Prune(ctx context.Context, db *store.DB, cutoff time.Time) (int, error) {
-	total := 0
-	for {
-		var n int64
-		err := db.Write(ctx, func(tx *store.Tx) error {
-			sub := `SELECT id FROM webhook_deliveries WHERE done_at IS NOT NULL AND done_at < $1 ORDER BY done_at LIMIT 500`
-			if _, err := tx.ExecContext(ctx, `DELETE FROM webhook_attempts WHERE delivery_id IN (`+sub+`)`, store.Millis(cutoff)); err != nil {
-				return fmt.Errorf("prune webhook attempts: %w", err)
-			}
-			res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id IN (`+sub+`)`, store.Millis(cutoff))
-			if err != nil {
-				return fmt.Errorf("prune webhook deliveries: %w", err)
-			}
-			n, _ = res.RowsAffected()
-			return nil
-		})
-		total += int(n)
-		if err != nil || n < 500 {
-			return total, err
-		}
-	}
+	return jobqueue.Prune(ctx, db, Kind, cutoff)
 }

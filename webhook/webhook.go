@@ -11,8 +11,9 @@
 //     has no event, a committed one always has.
 //  2. The fan-out (fanout.go) reads events in commit order behind a cursor
 //     and inserts one delivery per (event, subscribed setting).
-//  3. Workers (deliver.go) claim due deliveries under a lease, POST them,
-//     and record the attempt and the delivery's next state.
+//  3. The deliveries are jobs of the job queue (package jobqueue, kind
+//     Kind): its workers claim due deliveries under a lease, POST them
+//     (deliver.go), and record the attempt and the delivery's next state.
 //
 // Settings are Ashby objects of kind "webhook" in the document store
 // (Settings); their secret tokens live in the record's meta, never in the
@@ -68,6 +69,9 @@ const (
 	OutcomeNetwork   = "network_error" // refused, reset, closed, DNS …
 	OutcomeBlocked   = "blocked"       // refused by the SSRF guard
 	OutcomeAbandoned = "abandoned"     // the worker died mid-attempt
+	// OutcomeUnsigned: not sent, as the setting's secret token cannot be
+	// read; retried (an update of the secret applies to the retry).
+	OutcomeUnsigned = "unsigned"
 )
 
 // Delivery is one event (or ping) sent to one setting, as the API and the

@@ -8,8 +8,9 @@
 //     -duration with the dispatcher running; each event's latency is from
 //     its transaction's commit to its arrival at the receiver (p50, p99).
 //
-// It runs the real dispatcher, database and HTTP stack in one process so
-// that commit and receipt are timed by one clock.
+// It runs the real dispatcher and job queue, database and HTTP stack in
+// one process (the receiver is a real HTTP server on loopback, in its own
+// goroutines) so that commit and receipt are timed by one clock.
 //
 //	go run ./bench/webhooks                       # SQLite in a temporary file
 //	go run ./bench/webhooks -db postgres://postgres@127.0.0.1:5432/test
@@ -39,6 +40,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webhook"
 )
@@ -50,6 +52,7 @@ func main() {
 	duration := flag.Duration("duration", 15*time.Second, "length of the latency run")
 	workers := flag.Int("workers", 32, "dispatcher workers")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	breakdown := flag.Bool("breakdown", false, "split the latency run's delays into fan-out, claim and send (ms resolution)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -108,16 +111,49 @@ func main() {
 		}
 	}
 	log.Printf("%s: recorded %d events in %v", db.Engine(), *events, time.Since(start).Round(time.Millisecond))
-	d := webhook.New(db, cfg)
+	jobs := jobqueue.New(db, jobqueue.Config{Logger: cfg.Logger})
+	d, err := webhook.New(db, jobs, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
 	db.OnEmit(d.Wake)
 	start = time.Now()
 	d.Start()
+	jobs.Start()
 	rc.waitFor(*events)
 	drain := time.Since(start)
 	throughput := float64(*events) / drain.Seconds()
+	st := jobs.Stats(webhook.Kind)
+	log.Printf("%s: drained in %d claims and %d recording transactions", db.Engine(), st.Claims, st.Records)
 
 	// Latency at a fixed rate.
 	rc.reset()
+	// With -breakdown, a probe times a trivial query every 10 ms meanwhile:
+	// how responsive the database itself is (on a shared machine, other
+	// work stalls it now and then).
+	probeStop := make(chan struct{})
+	probeDone := make(chan []time.Duration)
+	go func() {
+		var rtt []time.Duration
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-probeStop:
+				probeDone <- rtt
+				return
+			case <-t.C:
+			}
+			if !*breakdown {
+				continue
+			}
+			start := time.Now()
+			var one int
+			if err := db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err == nil {
+				rtt = append(rtt, time.Since(start))
+			}
+		}
+	}()
 	commits := map[string]time.Time{}
 	var mu sync.Mutex
 	n := int(duration.Seconds() * float64(*rate))
@@ -149,8 +185,11 @@ func main() {
 	}
 	wg.Wait()
 	rc.waitFor(n)
+	close(probeStop)
+	rtt := <-probeDone
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	d.Stop(stopCtx)
+	jobs.Stop(stopCtx)
 	cancel()
 	var lat []time.Duration
 	rc.mu.Lock()
@@ -164,6 +203,55 @@ func main() {
 	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	fmt.Printf("| %s | %d | %.0f events/s (%d in %v) | %d/s for %v | %v | %v | %v |\n", db.Engine(), *workers, throughput, *events, drain.Round(time.Millisecond),
 		*rate, *duration, q(0.50).Round(10*time.Microsecond), q(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	if *breakdown {
+		stages(ctx, db, commits, rc)
+		sort.Slice(rtt, func(i, j int) bool { return rtt[i] < rtt[j] })
+		if len(rtt) > 0 {
+			fmt.Printf("  database round trip (SELECT 1 every 10 ms): p50 %v, p99 %v, max %v\n", rtt[len(rtt)/2].Round(10*time.Microsecond),
+				rtt[min(len(rtt)-1, len(rtt)*99/100)].Round(10*time.Microsecond), rtt[len(rtt)-1].Round(10*time.Microsecond))
+		}
+	}
+}
+
+// stages splits the latency run's delays at the delivery job's creation
+// (the fan-out's commit, by the database's clock) and the attempt's start
+// (the worker's clock): all run on this machine, so the clocks agree to
+// the millisecond.
+func stages(ctx context.Context, db *store.DB, commits map[string]time.Time, rc *receiver) {
+	rows, err := db.QueryContext(ctx, `SELECT j.subject, j.created_at, a.started_at FROM jobs j JOIN job_attempts a ON a.job_id = j.id
+		WHERE j.kind = 'webhook.delivery' AND a.attempt = 1`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rows.Close()
+	var fan, claim, send []time.Duration
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for rows.Next() {
+		var id string
+		var created, started int64
+		if err := rows.Scan(&id, &created, &started); err != nil {
+			log.Fatal(err)
+		}
+		c, ok := commits[id]
+		at, ok2 := rc.at[id]
+		if !ok || !ok2 {
+			continue
+		}
+		fan = append(fan, time.UnixMilli(created).Sub(c))
+		claim = append(claim, time.UnixMilli(started).Sub(time.UnixMilli(created)))
+		send = append(send, at.Sub(time.UnixMilli(started)))
+	}
+	for _, st := range []struct {
+		name string
+		d    []time.Duration
+	}{{"commit → delivery job inserted", fan}, {"job inserted → attempt started", claim}, {"attempt started → received", send}} {
+		sort.Slice(st.d, func(i, j int) bool { return st.d[i] < st.d[j] })
+		q := func(p float64) time.Duration {
+			return st.d[min(len(st.d)-1, int(p*float64(len(st.d))))].Round(time.Millisecond)
+		}
+		fmt.Printf("  %s: p50 %v, p99 %v, max %v\n", st.name, q(0.5), q(0.99), st.d[len(st.d)-1].Round(time.Millisecond))
+	}
 }
 
 // receiver answers 200 at once and notes when each webhookActionId arrived.

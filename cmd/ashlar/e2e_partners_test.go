@@ -742,7 +742,31 @@ func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "a start per application", 60*time.Second, func() bool { return len(fp.calls("assessment.start")) >= n })
-	time.Sleep(time.Second) // a duplicate would arrive now
+	for _, app := range apps {
+		if st := waitStart(t, ca, app.ID); st.Status != ashby.AssessmentStartStarted {
+			t.Fatalf("start of %s: %+v", app.ID, st)
+		}
+	}
+	// Every call finished with one attempt: no second attempt was claimed,
+	// so no duplicate request can still arrive.
+	db, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var attempts, workers, calls int
+	waitUntil(t, "every call to finish", 60*time.Second, func() bool {
+		var pending int
+		db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = 'partner.call' AND action = 'assessment.start' AND state = 'pending'`).Scan(&pending)
+		return pending == 0
+	})
+	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT a.worker), COUNT(DISTINCT c.id) FROM job_attempts a JOIN jobs c ON c.id = a.job_id
+		WHERE c.kind = 'partner.call' AND c.action = 'assessment.start'`).Scan(&attempts, &workers, &calls); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != n || calls != n {
+		t.Fatalf("%d attempts for %d calls for %d starts", attempts, calls, n)
+	}
 	perApp := map[string]int{}
 	keys := map[string]bool{}
 	for _, h := range fp.calls("assessment.start") {
@@ -751,24 +775,6 @@ func TestE2EAssessmentStartTwoServersOnePostgres(t *testing.T) {
 	}
 	if len(fp.calls("assessment.start")) != n || len(perApp) != n || len(keys) != n {
 		t.Fatalf("%d assessment.start requests for %d applications with %d keys, want %d of each", len(fp.calls("assessment.start")), len(perApp), len(keys), n)
-	}
-	for _, app := range apps {
-		if st := waitStart(t, ca, app.ID); st.Status != ashby.AssessmentStartStarted {
-			t.Fatalf("start of %s: %+v", app.ID, st)
-		}
-	}
-	db, err := store.Open(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var attempts, workers int
-	if err := db.QueryRowContext(context.Background(), `SELECT COUNT(*), COUNT(DISTINCT worker) FROM partner_call_attempts a JOIN partner_calls c ON c.id = a.call_id
-		WHERE c.method = 'assessment.start'`).Scan(&attempts, &workers); err != nil {
-		t.Fatal(err)
-	}
-	if attempts != n {
-		t.Fatalf("%d attempts for %d starts", attempts, n)
 	}
 	t.Logf("%d starts made by %d processes", n, workers)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/files"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/server"
 )
 
@@ -52,7 +53,7 @@ func (c *filesConfig) check() error {
 }
 
 // startFiles sets up the file store (upload targets, signed downloads)
-// and its hourly sweep.
+// and its hourly sweep (a periodic job).
 func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, baseURL string, bodyTimeout time.Duration) error {
 	cfg := files.Config{MaxSize: c.maxBytes, BaseURL: baseURL, Log: srv.Log, UploadsPerMinute: c.UploadRate,
 		UploadBurst: burstOrOff(c.UploadRate, c.UploadBurst), BodyTimeout: bodyTimeout}
@@ -80,28 +81,26 @@ func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, 
 	}
 	api.UseFiles(srv.Service, st)
 	st.Routes(srv.Mux)
-	sweepCtx, stop := context.WithCancel(ctx)
-	srv.OnShutdown(func(context.Context) error { stop(); return nil })
-	go sweepFiles(sweepCtx, srv, st)
-	return nil
+	return registerFileSweep(srv, st)
 }
 
-// sweepFiles removes expired uploads and unclaimed files every hour.
-func sweepFiles(ctx context.Context, srv *server.Server, st *files.Store) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := st.Sweep(ctx); err != nil && ctx.Err() == nil {
-			srv.Log.Error("sweep files", "error", err)
-		} else if n > 0 {
-			srv.Log.Info("swept unclaimed files", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// registerFileSweep removes expired uploads and unclaimed files every
+// hour, as a periodic job: one process sweeps per hour.
+func registerFileSweep(srv *server.Server, st *files.Store) error {
+	return srv.Jobs.Register(jobqueue.Kind{
+		Name: "files.sweep", Every: time.Hour, Timeout: 30 * time.Minute, MaxAttempts: 1,
+		Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
+			n, err := st.Sweep(ctx)
+			if err != nil {
+				srv.Log.Error("sweep files", "error", err)
+				return jobqueue.Result{State: jobqueue.Failed, Outcome: "error", Err: err.Error()}
+			}
+			if n > 0 {
+				srv.Log.Info("swept unclaimed files", "count", n)
+			}
+			return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success", Detail: map[string]int{"swept": n}}
+		}},
+	})
 }
 
 func firstEnv(e *env, names ...string) string {

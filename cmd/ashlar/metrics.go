@@ -9,7 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/store"
+	"github.com/ashlarhq/ashlar/webhook"
 )
 
 // newRegistry is the registry /metrics serves: Go runtime and process
@@ -25,20 +27,17 @@ func promHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
-// queueDepths counts the work waiting in the database's queues, across
-// every process. Both counts use the queues' partial indexes on pending
-// rows, so a scrape stays cheap however long the history. When the
-// queues move to one job table, this is the query to change.
+// queueDepths counts the work waiting in the job queue (docs/jobs.md),
+// by kind, across every process. The count reads the partial index on
+// pending jobs, so a scrape stays cheap however long the history. The
+// kinds of webhook deliveries and partner calls are always reported.
 func queueDepths(ctx context.Context, db *store.DB) (map[string]int64, error) {
-	rows, err := db.QueryContext(ctx, `
-		SELECT 'webhook_deliveries', COUNT(*) FROM webhook_deliveries WHERE state = 'pending'
-		UNION ALL
-		SELECT 'partner_calls', COUNT(*) FROM partner_calls WHERE state = 'pending'`)
+	rows, err := db.QueryContext(ctx, `SELECT kind, COUNT(*) FROM jobs WHERE state = 'pending' GROUP BY kind`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	out := map[string]int64{webhook.Kind: 0, partner.Kind: 0}
 	for rows.Next() {
 		var q string
 		var n int64
@@ -59,7 +58,7 @@ type queueCollector struct {
 
 func newQueueCollector(db *store.DB) *queueCollector {
 	return &queueCollector{db: db,
-		depth: prometheus.NewDesc("ashlar_queue_pending", "Jobs waiting in a queue (webhook_deliveries, partner_calls): queued, in flight or waiting for a retry, across all processes.", []string{"queue"}, nil),
+		depth: prometheus.NewDesc("ashlar_queue_pending", "Jobs waiting in the job queue, by kind (webhook.delivery, partner.call, …): queued, in flight or waiting for a retry, across all processes.", []string{"queue"}, nil),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ashlar_queue_scrape_errors_total",
 			Help: "Failures reading the queue depths for metrics.",

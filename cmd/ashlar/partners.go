@@ -14,6 +14,7 @@ import (
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/jobboard"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/server"
@@ -56,9 +57,9 @@ func (c *partnerConfig) check() error {
 }
 
 // startPartners sets up the client that calls partners, the partner job
-// feeds and, unless --partners=false, the worker that makes queued calls
-// and the periodic sync of assessment types.
-func startPartners(srv *server.Server, c partnerConfig, demo bool) {
+// feeds and, unless --partners=false, the call job kind on the server's
+// queue and the periodic sync of assessment types.
+func startPartners(srv *server.Server, c partnerConfig, demo bool) error {
 	client := partner.NewClient(partner.ClientConfig{Timeout: c.Timeout, AllowPrivate: c.AllowPrivate || demo})
 	api.SetPartnerClient(client)
 	feeds := jobboard.NewFeeds(srv.Service, jobboard.FeedOptions{Refresh: c.FeedRefresh, Log: srv.Log})
@@ -66,19 +67,24 @@ func startPartners(srv *server.Server, c partnerConfig, demo bool) {
 	feeds.Start()
 	srv.OnShutdown(feeds.Stop)
 	if !c.Enabled {
-		return
+		return nil
 	}
 	cfg := partner.WorkerConfig{Workers: c.Workers, PerPartner: c.PerPartner, Lease: c.Lease, Poll: c.Poll,
 		Schedule: webhook.Schedule{Base: c.RetryBase, MaxAttempts: c.MaxAttempts}, Retention: c.Retention,
 		Resolver: api.PartnerTarget, Logger: srv.Log}
-	w := partner.NewWorker(srv.DB, client, cfg)
-	w.Start()
-	srv.OnShutdown(w.Stop)
-	stopSync := startSyncScheduler(srv, c.SyncEvery)
-	srv.OnShutdown(func(context.Context) error { stopSync(); return nil })
+	// Calls are jobs of the server's queue.
+	w, err := partner.NewWorker(srv.Jobs, client, cfg)
+	if err != nil {
+		return err
+	}
+	srv.OnShutdown(func(context.Context) error { w.Close(); return nil })
+	if err := registerSyncScheduler(srv, c.SyncEvery); err != nil {
+		return err
+	}
 	wc := w.Config()
-	srv.Log.Info("partner worker started", "worker", wc.Worker, "workers", wc.Workers, "timeout", client.Config().Timeout,
+	srv.Log.Info("partner worker started", "worker", srv.Jobs.Worker(), "workers", wc.Workers, "timeout", client.Config().Timeout,
 		"lease", wc.Lease, "private_destinations", client.Config().AllowPrivate)
+	return nil
 }
 
 func partnerCommand() *command {
@@ -127,29 +133,20 @@ var feedSummary = map[string]string{
 	"opt-out":      "stop a feed listing an organization's postings",
 }
 
-// startSyncScheduler queues the periodic sync of assessment partners
-// (api.SchedulePartnerSyncs); every process runs it, and the calls'
-// dedupe keys make one sync per partner per interval.
-func startSyncScheduler(srv *server.Server, every time.Duration) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	tick := min(max(every/4, time.Second), 5*time.Minute)
-	go func() {
-		defer close(done)
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			if err := api.SchedulePartnerSyncs(ctx, srv.DB, every); err != nil && ctx.Err() == nil {
-				srv.Log.Error("schedule partner syncs", "err", err)
+// registerSyncScheduler makes the periodic sync of assessment partners
+// (api.SchedulePartnerSyncs) a periodic job: one run per period across
+// every process, and the calls' dedupe keys make one sync per partner per
+// interval even if two runs overlap.
+func registerSyncScheduler(srv *server.Server, every time.Duration) error {
+	return srv.Jobs.Register(jobqueue.Kind{
+		Name: "partner.schedule-syncs", Every: min(max(every/4, time.Second), 5*time.Minute), Timeout: 5 * time.Minute, MaxAttempts: 3,
+		Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
+			if err := api.SchedulePartnerSyncs(ctx, srv.DB, every); err != nil {
+				return jobqueue.Result{State: jobqueue.Pending, Outcome: "error", Err: err.Error()}
 			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
+			return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success"}
+		}},
+	})
 }
 
 var partnerUsage = map[string]string{

@@ -224,8 +224,12 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	if err := startWebhooks(srv, c.Webhooks, c.Demo, reg); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
-	startPartners(srv, c.Partners, c.Demo)
-	startInterviewStatuses(ctx, srv, c.InterviewStatusInterval)
+	if err := startPartners(srv, c.Partners, c.Demo); err != nil {
+		return nil, fmt.Errorf("partners: %w", err)
+	}
+	if err := startInterviewStatuses(srv, c.InterviewStatusInterval); err != nil {
+		return nil, fmt.Errorf("interview statuses: %w", err)
+	}
 	return srv, nil
 }
 

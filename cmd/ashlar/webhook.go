@@ -67,12 +67,17 @@ func startWebhooks(srv *server.Server, c webhookConfig, demo bool, reg prometheu
 		Schedule:     webhook.Schedule{Base: c.RetryBase, MaxAttempts: c.MaxAttempts},
 		AllowPrivate: c.AllowPrivate || demo, Retention: c.Retention, Metrics: metrics, Logger: srv.Log,
 	}
-	d := webhook.New(srv.DB, cfg)
+	// Deliveries are jobs of the server's queue; the dispatcher's fan-out
+	// turns events into them.
+	d, err := webhook.New(srv.DB, srv.Jobs, cfg)
+	if err != nil {
+		return err
+	}
 	srv.DB.OnEmit(d.Wake)
 	d.Start()
 	srv.OnShutdown(d.Stop)
 	dc := d.Config()
-	srv.Log.Info("webhook dispatcher started", "worker", dc.Worker, "workers", dc.Workers, "timeout", dc.Timeout,
+	srv.Log.Info("webhook dispatcher started", "worker", srv.Jobs.Worker(), "workers", dc.Workers, "timeout", dc.Timeout,
 		"lease", dc.Lease, "private_destinations", dc.AllowPrivate)
 	return nil
 }
