@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/email"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webhook"
@@ -31,6 +32,9 @@ type Service struct {
 	// Resolver resolves the hosts of configured URLs when they are saved
 	// (nil: the system's resolver).
 	Resolver webhook.Resolver
+	// Mail records the emails the API sends and hands them to the job
+	// queue; it sends nothing until serve configures SMTP (--smtp-url).
+	Mail *email.Outbox
 
 	listenMu         sync.Mutex
 	postingListeners []func(org string)
@@ -44,7 +48,7 @@ func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log}
+	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Mail: email.NewOutbox(db)}
 	for _, f := range serviceHooks {
 		f(s)
 	}

@@ -45,6 +45,7 @@ type serveConfig struct {
 	WebApp   webAppConfig
 	Webhooks webhookConfig
 	Partners partnerConfig
+	Email    emailConfig
 }
 
 func (c *serveConfig) define(fs *flagSet) {
@@ -67,6 +68,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	c.WebApp.define(fs)
 	c.Webhooks.define(fs)
 	c.Partners.define(fs)
+	c.Email.define(fs)
 }
 
 // check validates the settings before anything is opened or started.
@@ -95,7 +97,7 @@ func (c *serveConfig) check() error {
 	if c.PublicBodyTimeout <= 0 {
 		return usageError{"--public-body-timeout: must be positive"}
 	}
-	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
+	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check, c.Email.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -229,6 +231,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startInterviewStatuses(srv, c.InterviewStatusInterval); err != nil {
 		return nil, fmt.Errorf("interview statuses: %w", err)
+	}
+	if err := startEmail(e, srv, c.Email); err != nil {
+		return nil, fmt.Errorf("email: %w", err)
 	}
 	return srv, nil
 }
