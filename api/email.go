@@ -360,4 +360,3 @@ func (s *Service) candidateListEmails(ctx context.Context, c *rpc.Call, req *can
 
 // EmailTokens is the token set for the docs and the web app's help.
 func EmailTokens() []email.Token { return slices.Clone(email.Tokens) }
-

@@ -224,6 +224,23 @@ func seedShowcase(ctx context.Context, d *Demo) error {
 	}}, &sched); err != nil {
 		return err
 	}
+	// Emails: one a recruiter wrote, and a survey request.
+	if err := d.Invoke(ctx, "candidate.sendEmail", map[string]any{"candidateId": candID, "applicationId": app.ID,
+		"subject": "Next steps for {{job.title}}", "bodyHtml": "<p>Hi {{candidate.firstName}},</p><p>Thank you for your time with the team. We will send your offer details tomorrow.</p><p>{{sender.name}}</p>"}, nil); err != nil {
+		return err
+	}
+	var surveys []ashby.SurveyFormDefinition
+	if err := d.Invoke(ctx, "surveyFormDefinition.list", map[string]any{}, &surveys); err != nil {
+		return err
+	}
+	for _, f := range surveys {
+		if f.SurveyType == ashby.SurveyCandidateExperience && !f.IsArchived {
+			if err := d.Invoke(ctx, "surveyRequest.create", map[string]any{"candidateId": candID, "applicationId": app.ID, "surveyFormDefinitionId": f.ID, "sendEmail": true}, nil); err != nil {
+				return err
+			}
+			break
+		}
+	}
 	var forms []ashby.FeedbackFormDefinition
 	if err := d.Invoke(ctx, "feedbackFormDefinition.list", map[string]any{}, &forms); err != nil {
 		return err

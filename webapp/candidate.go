@@ -79,6 +79,7 @@ type candidateData struct {
 	CanCreateTags bool
 	AllTags       []ashby.CandidateTag
 	OpenJobs      []ashby.Job
+	Surveys       []ashby.SurveyFormDefinition
 	Back          string
 }
 
@@ -251,6 +252,13 @@ func (a *App) candidateData(q *Request, c *ashby.Candidate) (*candidateData, err
 			return nil, err
 		}
 		d.OpenJobs = slices.DeleteFunc(jobs, func(j ashby.Job) bool { return d.HasApp(j.ID) })
+		var surveys []ashby.SurveyFormDefinition
+		if _, err := q.List("surveyFormDefinition.list", map[string]any{"limit": 100}, &surveys); err != nil {
+			return nil, err
+		}
+		d.Surveys = slices.DeleteFunc(surveys, func(f ashby.SurveyFormDefinition) bool {
+			return f.IsArchived || f.SurveyType != ashby.SurveyCandidateExperience
+		})
 	}
 	return d, nil
 }

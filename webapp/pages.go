@@ -55,6 +55,11 @@ func (a *App) pages() []page {
 		{pattern: "GET /app/candidates/{candidateId}/edit", roles: recruiters, handle: a.candidateEditForm},
 		{pattern: "POST /app/candidates/{candidateId}/edit", roles: recruiters, handle: a.candidateEdit},
 		{pattern: "POST /app/candidates/{candidateId}/applications", roles: recruiters, handle: a.candidateAddToJob},
+		{pattern: "GET /app/candidates/{candidateId}/email", roles: recruiters, handle: a.composeForm},
+		{pattern: "POST /app/candidates/{candidateId}/email", roles: recruiters, handle: a.compose},
+		{pattern: "GET /app/emails/{emailId}", roles: candidateViewers, handle: a.emailDetail},
+		{pattern: "GET /app/outbox", roles: admins, handle: a.outbox},
+		{pattern: "POST /app/applications/{applicationId}/survey", roles: recruiters, handle: a.sendSurvey},
 		{pattern: "GET /app/candidates/{candidateId}/anonymize", roles: admins, handle: a.anonymizeForm},
 		{pattern: "POST /app/candidates/{candidateId}/anonymize", roles: admins, handle: a.anonymize},
 

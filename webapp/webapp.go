@@ -174,6 +174,15 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%d bytes", n)
 	},
+	// dict makes a map of its string arguments, in pairs (a select's
+	// options); templates range over it in key order.
+	"dict": func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	},
 	"with2": func(v *view, x any) viewAnd { return viewAnd{V: v, X: x} },
 	"archiveFields": func(v *view, reasons []ashby.ArchiveReason, emails []ashby.CommunicationTemplate, prefix string) archiveFieldsData {
 		return archiveFieldsData{V: v, Reasons: reasons, Emails: emails, Prefix: prefix}
