@@ -162,6 +162,17 @@ func seedShowcase(ctx context.Context, d *Demo) error {
 		"phoneNumber": "+1 415 555 0199", "linkedInUrl": "https://www.linkedin.com/in/valentina-tereshkova-demo", "githubUrl": "https://github.com/valentina-tereshkova-demo"}, nil); err != nil {
 		return err
 	}
+	var fields []ashby.CustomField
+	if err := d.Invoke(ctx, "customField.list", map[string]any{}, &fields); err != nil {
+		return err
+	}
+	for _, f := range fields {
+		if f.Title == "Years of experience" {
+			if err := d.Invoke(ctx, "customField.setValue", map[string]any{"objectType": "Candidate", "objectId": candID, "fieldId": f.ID, "fieldValue": 12}, nil); err != nil {
+				return err
+			}
+		}
+	}
 	for _, t := range tags[:min(2, len(tags))] {
 		if err := d.Invoke(ctx, "candidate.addTag", map[string]any{"candidateId": candID, "tagId": t.ID}, nil); err != nil {
 			return err
