@@ -219,12 +219,13 @@ const defaultDB = "./ashlar.db"
 
 // envVar is the environment variable that sets a flag of a command, or
 // "". Every serve flag has one (ASHLAR_ and the flag's name); of the other
-// commands' flags, only --db.
+// commands' flags, --db, and --base-url where a command prints links to
+// the server (so that they match serve's).
 func envVar(cmd, flagName string) string {
 	if v, ok := envAliases[flagName]; ok && cmd == "serve" {
 		return v
 	}
-	if cmd == "serve" || flagName == "db" {
+	if cmd == "serve" || flagName == "db" || flagName == "base-url" {
 		return "ASHLAR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 	}
 	return ""
