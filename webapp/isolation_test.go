@@ -17,7 +17,7 @@ import (
 // shows.
 type objects struct {
 	key, hook, delivery, posting, board, user, candidate, partner string
-	job, application, event, tag, stage                           string
+	job, application, event, tag, stage, email                    string
 }
 
 func (g *org) objects(t *testing.T) objects {
@@ -65,6 +65,11 @@ func (g *org) objects(t *testing.T) objects {
 	g.invoke("candidateTag.create", map[string]any{"title": "Org two's tag"}, &tag)
 	g.invoke("candidate.addTag", map[string]any{"candidateId": c.ID, "tagId": tag.ID}, nil)
 	o.tag = tag.ID
+	var e struct {
+		ID string `json:"id"`
+	}
+	g.invoke("candidate.sendEmail", map[string]any{"candidateId": c.ID, "subject": "Org two's secret email", "bodyHtml": "<p>Secret plans</p>"}, &e)
+	o.email = e.ID
 	var pi ashby.PartnerIntegration
 	g.invoke("partnerIntegration.create", map[string]any{"title": "Org two's partner", "baseUrl": "https://partner.example.com/api"}, &pi)
 	o.partner = pi.ID
@@ -90,6 +95,7 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 			"/app/candidates/" + o.candidate + "/edit", "/app/candidates/" + o.candidate + "/anonymize", "/app/candidates/" + o.candidate + "/files/" + ashby.NewID(),
 			"/app/jobs/" + o.job, "/app/applications/" + o.application + "/archive", "/app/review?job=" + o.job,
 			"/app/interviews/" + o.event + "/feedback", "/app/interviews/" + o.event + "/resume",
+			"/app/emails/" + o.email, "/app/candidates/" + o.candidate + "/email",
 			"/app/settings/webhooks/not-a-uuid", "/app/candidates/..%2f..%2fetc",
 		} {
 			r := b.get(p)
@@ -130,6 +136,8 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 			"/app/applications/" + o.application + "/stage":                  {"stage": {o.stage}},
 			"/app/review/" + o.application:                                   {"action": {"advance"}, "stage": {o.stage}},
 			"/app/interviews/" + o.event + "/feedback":                       {"overall_recommendation": {"4"}},
+			"/app/candidates/" + o.candidate + "/email":                      {"subject": {"Pwned"}, "body": {"pwned"}},
+			"/app/applications/" + o.application + "/survey":                 {"survey": {ashby.NewID()}},
 		} {
 			if r := b.post(path, form); r.status != http.StatusNotFound {
 				t.Errorf("POST %s: %d, want 404\n%s", path, r.status, r.body)
@@ -173,7 +181,7 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 				t.Errorf("audit log %s shows organization two's records", q)
 			}
 		}
-		for _, p := range []string{"/app/settings/api-keys", "/app/settings/webhooks", "/app/settings/webhooks/deliveries", "/app/settings/postings", "/app/settings/users", "/app/settings/partners", "/app/settings/organization"} {
+		for _, p := range []string{"/app/settings/api-keys", "/app/settings/webhooks", "/app/settings/webhooks/deliveries", "/app/settings/postings", "/app/settings/users", "/app/settings/partners", "/app/settings/organization", "/app/outbox", "/app/jobs", "/app/review"} {
 			r := b.get(p)
 			if r.status != http.StatusOK || strings.Contains(r.body, "Org two") || strings.Contains(r.body, "hooks.example.com") || strings.Contains(r.body, "two-admin@") {
 				t.Errorf("%s (%d) lists organization two's objects", p, r.status)
