@@ -204,7 +204,7 @@ func TestArchiveEmailSendAt(t *testing.T) {
 		m.invoke("application.changeStage", map[string]any{"applicationId": m.app.ID, "interviewStageId": m.stages[ashby.StageLead].ID}, nil)
 		m.archive(tpl.ID, nil)
 		next := m.emails()[0].SendAt.In(mustZone(t, "Asia/Tokyo"))
-		if next.Hour() != 9 || next.Minute() != 32 || !next.After(time.Now()) || next.Sub(time.Now()) > 25*time.Hour {
+		if next.Hour() != 9 || next.Minute() != 32 || !next.After(time.Now()) || time.Until(next) > 25*time.Hour {
 			t.Fatalf("default sendAt %v", next)
 		}
 	})
