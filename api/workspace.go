@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -153,12 +152,9 @@ func (s *Service) Pipeline(ctx context.Context, org, jobID string, f PipelineFil
 	if p.Stages, err = s.jobStages(ctx, org, job); err != nil {
 		return nil, err
 	}
-	live := ""
 	states := []string{ashby.ApplicationLead, ashby.ApplicationActive, ashby.ApplicationHired}
 	if f.IncludeArchived {
 		states = append(states, ashby.ApplicationArchived)
-	} else {
-		live = ` AND state <> 'Archived'`
 	}
 	docs, err := Applications.FindRaw(ctx, s.DB, org, store.Filter{Parent: job.ID, State: states})
 	if err != nil {
@@ -170,12 +166,15 @@ func (s *Service) Pipeline(ctx context.Context, org, jobID string, f PipelineFil
 			return nil, fmt.Errorf("application document: %w", err)
 		}
 	}
-	ofJob := `SELECT id FROM docs WHERE org_id = $1 AND kind = 'application' AND parent_id = $2` + live
-	entered, err := s.enteredStages(ctx, `parent_id IN (`+ofJob+`)`, org, job.ID)
+	appIDs, candIDs := make([]string, len(apps)), make([]string, len(apps))
+	for i := range apps {
+		appIDs[i], candIDs[i] = apps[i].ID, apps[i].CandidateID
+	}
+	entered, err := s.enteredStages(ctx, org, appIDs)
 	if err != nil {
 		return nil, err
 	}
-	tags, err := s.candidateTags(ctx, org, `id IN (SELECT ref_id FROM docs WHERE org_id = $1 AND kind = 'application' AND parent_id = $2`+live+`)`, org, job.ID)
+	tags, err := s.candidateTags(ctx, org, candIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -269,12 +268,32 @@ func (s *Service) JobStages(ctx context.Context, org, jobID string) ([]ashby.Int
 	return s.jobStages(ctx, org, job)
 }
 
+// inList is SQL that col is one of the ids passed as a JSON array in
+// parameter n: thousands of ids travel as one parameter, and the plan
+// does not depend on the planner's statistics (a freshly loaded
+// PostgreSQL database has none until it is analyzed; an IN (subquery)
+// then ran as a nested loop over the whole kind).
+func (s *Service) inList(col string, n int) string {
+	if s.DB.Engine() == store.Postgres {
+		return fmt.Sprintf("%s = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($%d AS jsonb))))", col, n)
+	}
+	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n)
+}
+
+func jsonList(ids []string) string {
+	if ids == nil {
+		ids = []string{}
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
 // enteredStages returns when each application entered its current stage:
 // the entry of its last history item (the highest stage number, kept in
-// the history rows' created_at column). where selects the applications'
-// history rows by parent_id.
-func (s *Service) enteredStages(ctx context.Context, where string, args ...any) (map[string]time.Time, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT parent_id, created_at, t1 FROM docs WHERE org_id = $1 AND kind = 'application_history' AND `+where, args...)
+// the history rows' created_at column).
+func (s *Service) enteredStages(ctx context.Context, org string, appIDs []string) (map[string]time.Time, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT parent_id, created_at, t1 FROM docs WHERE org_id = $1 AND kind = 'application_history' AND `+s.inList("parent_id", 2),
+		org, jsonList(appIDs))
 	if err != nil {
 		return nil, fmt.Errorf("stage entries: %w", err)
 	}
@@ -301,9 +320,8 @@ func (s *Service) enteredStages(ctx context.Context, where string, args ...any) 
 	return out, nil
 }
 
-// candidateTags returns the tags of the candidates where selects (by id),
-// from the candidates' tag keys.
-func (s *Service) candidateTags(ctx context.Context, org, where string, args ...any) (map[string][]ashby.CandidateTag, error) {
+// candidateTags returns the tags of candidates, from their tag keys.
+func (s *Service) candidateTags(ctx context.Context, org string, candIDs []string) (map[string][]ashby.CandidateTag, error) {
 	all, err := CandidateTags.Find(ctx, s.DB, org, store.Filter{IncludeArchived: true})
 	if err != nil {
 		return nil, err
@@ -312,12 +330,16 @@ func (s *Service) candidateTags(ctx context.Context, org, where string, args ...
 	for _, t := range all {
 		byID[t.ID] = *t
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT id, value FROM doc_keys WHERE org_id = $1 AND kind = 'candidate' AND name = 'tag' AND `+where, args...)
+	out := map[string][]ashby.CandidateTag{}
+	if len(byID) == 0 {
+		return out, nil
+	}
+	rows, err := s.DB.QueryContext(ctx, `SELECT id, value FROM doc_keys WHERE org_id = $1 AND kind = 'candidate' AND name = 'tag' AND `+s.inList("id", 2),
+		org, jsonList(candIDs))
 	if err != nil {
 		return nil, fmt.Errorf("candidate tags: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]ashby.CandidateTag{}
 	for rows.Next() {
 		var cand, tag string
 		if err := rows.Scan(&cand, &tag); err != nil {
@@ -358,10 +380,12 @@ func (s *Service) JobsCounts(ctx context.Context, org string, jobIDs []string, s
 		ph[i] = fmt.Sprintf("$%d", len(args))
 	}
 	in := strings.Join(ph, ",")
-	rows, err := s.DB.QueryContext(ctx, `SELECT d.parent_id, d.state, k.value, COUNT(*) FROM docs d
-		JOIN doc_keys k ON k.org_id = d.org_id AND k.kind = d.kind AND k.id = d.id AND k.name = 'stage'
-		WHERE d.org_id = $1 AND d.kind = 'application' AND d.parent_id IN (`+in+`)
-		GROUP BY d.parent_id, d.state, k.value`, args...)
+	// The stage key is read per application (a probe of doc_keys by id),
+	// not joined: without planner statistics PostgreSQL joined the two
+	// as a nested loop over every key of the kind.
+	rows, err := s.DB.QueryContext(ctx, `SELECT d.parent_id, d.state, COALESCE((SELECT k.value FROM doc_keys k WHERE k.org_id = d.org_id AND k.kind = d.kind AND k.id = d.id AND k.name = 'stage'), ''), COUNT(*)
+		FROM docs d WHERE d.org_id = $1 AND d.kind = 'application' AND d.parent_id IN (`+in+`)
+		GROUP BY 1, 2, 3`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count applications: %w", err)
 	}
@@ -427,33 +451,65 @@ func (s *Service) ReviewQueue(ctx context.Context, org, jobID string, after *sto
 	if len(stages) == 0 {
 		return nil, 0, nil
 	}
-	args := []any{org}
-	ph := make([]string, len(stages))
+	ids := make([]string, len(stages))
 	for i, st := range stages {
-		args = append(args, st.ID)
-		ph[i] = fmt.Sprintf("$%d", len(args))
+		ids[i] = st.ID
 	}
-	where := `d.org_id = $1 AND d.kind = 'application' AND d.state IN ('Lead', 'Active')
-		AND EXISTS (SELECT 1 FROM doc_keys k WHERE k.org_id = d.org_id AND k.kind = 'application' AND k.id = d.id AND k.name = 'stage' AND k.value IN (` + strings.Join(ph, ",") + `))
-		AND EXISTS (SELECT 1 FROM doc_keys p WHERE p.org_id = d.org_id AND p.kind = 'application' AND p.id = d.id AND p.name = 'posting')`
-	if jobID != "" {
-		args = append(args, jobID)
-		where += fmt.Sprintf(" AND d.parent_id = $%d", len(args))
-	}
-	if err := s.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM docs d WHERE `+where, args...).Scan(&waiting); err != nil {
-		return nil, 0, fmt.Errorf("count the review queue: %w", err)
-	}
-	if after != nil {
-		args = append(args, after.CreatedAt, after.ID)
-		where += fmt.Sprintf(" AND (d.created_at, d.id) > ($%d, $%d)", len(args)-1, len(args))
-	}
-	var doc []byte
-	err = s.DB.QueryRowContext(ctx, `SELECT d.doc FROM docs d WHERE `+where+` ORDER BY d.created_at, d.id LIMIT 1`, args...).Scan(&doc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, waiting, nil
-	}
+	// The applications in a review stage, from the stage keys (a range of
+	// doc_keys' primary key per stage), that came through a posting …
+	rows, err := s.DB.QueryContext(ctx, `SELECT k.id FROM doc_keys k WHERE k.org_id = $1 AND k.kind = 'application' AND k.name = 'stage' AND `+s.inList("k.value", 2)+`
+		AND EXISTS (SELECT 1 FROM doc_keys p WHERE p.org_id = k.org_id AND p.kind = k.kind AND p.id = k.id AND p.name = 'posting')`, org, jsonList(ids))
 	if err != nil {
 		return nil, 0, fmt.Errorf("read the review queue: %w", err)
+	}
+	var appIDs []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		appIDs = append(appIDs, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	// … and are not archived (a stage key is the current stage), of the
+	// job asked for, in queue order.
+	args := []any{org, jsonList(appIDs)}
+	where := `org_id = $1 AND kind = 'application' AND ` + s.inList("id", 2) + ` AND state IN ('Lead', 'Active')`
+	if jobID != "" {
+		args = append(args, jobID)
+		where += " AND parent_id = $3"
+	}
+	rows, err = s.DB.QueryContext(ctx, `SELECT created_at, id FROM docs WHERE `+where+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read the review queue: %w", err)
+	}
+	var first string
+	for rows.Next() {
+		var at int64
+		var id string
+		if err := rows.Scan(&at, &id); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		waiting++
+		if first == "" && (after == nil || at > after.CreatedAt || at == after.CreatedAt && id > after.ID) {
+			first = id
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if first == "" {
+		return nil, waiting, nil
+	}
+	doc, err := Applications.GetRaw(ctx, s.DB, org, first)
+	if err != nil {
+		return nil, 0, err
 	}
 	var app ashby.Application
 	if err := json.Unmarshal(doc, &app); err != nil {
