@@ -354,7 +354,7 @@ type TxClaim struct {
 // queues. Call Launch once tx has committed, Abandon if it has not. It
 // does nothing (a nil claim) for a kind this queue does not run or while
 // the queue is not running. Like the queue's own claims of a Relaxed
-// kind, tx may relax its durability.
+// kind, tx may be relaxed (store.DB.WriteRelaxed).
 func (q *Queue) ClaimIn(ctx context.Context, tx *store.Tx, kind string) (*TxClaim, error) {
 	q.mu.Lock()
 	r := q.runners[kind]

@@ -279,12 +279,8 @@ func Prune(ctx context.Context, db *store.DB, kind string, cutoff time.Time) (in
 	total := 0
 	for {
 		var n int64
-		err := db.Write(ctx, func(tx *store.Tx) error {
-			// Deleting what is past retention again after a crash is
-			// harmless.
-			if err := tx.RelaxDurability(ctx); err != nil {
-				return err
-			}
+		// Deleting what is past retention again after a crash is harmless.
+		err := db.WriteRelaxed(ctx, func(tx *store.Tx) error {
 			sub := `SELECT id FROM jobs WHERE kind = $1 AND done_at IS NOT NULL AND done_at < $2 ORDER BY done_at LIMIT 500`
 			if _, err := tx.ExecContext(ctx, `DELETE FROM job_attempts WHERE job_id IN (`+sub+`)`, kind, cutoff.UnixMilli()); err != nil {
 				return fmt.Errorf("prune %s job attempts: %w", kind, err)

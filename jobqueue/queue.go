@@ -63,9 +63,9 @@ type Kind struct {
 	Retention time.Duration
 	// Relaxed lets the queue's own transactions for this kind (claims,
 	// attempt records) commit without waiting for the disk
-	// (store.Tx.RelaxDurability): a database crash may then lose them,
-	// and the job is attempted again. Only for kinds whose Settle and
-	// Ended write nothing that must not be lost.
+	// (store.DB.WriteRelaxed): a database crash may then lose them, and
+	// the job is attempted again. Only for kinds whose Settle and Ended
+	// write nothing that must not be lost.
 	Relaxed bool
 	// Every makes the kind periodic: one job of it is due every Every,
 	// across all processes that register it.

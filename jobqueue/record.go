@@ -83,16 +83,9 @@ func (r *runner) record(batch []*done) {
 	var reports []Report
 	var lost []*Job
 	for i := 0; ; i++ {
-		err := r.q.db.Write(ctx, func(tx *store.Tx) error {
+		err := r.write(ctx, func(tx *store.Tx) error {
 			cl.reset(r)
 			reports, lost = reports[:0], lost[:0]
-			if r.k.Relaxed {
-				// A lost record only means the attempt is made again, which
-				// at-least-once allows.
-				if err := tx.RelaxDurability(ctx); err != nil {
-					return err
-				}
-			}
 			var err error
 			if reports, lost, err = r.recordTx(ctx, tx, batch); err != nil {
 				return err

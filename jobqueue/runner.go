@@ -282,19 +282,23 @@ func (r *runner) probe(ctx context.Context) (bool, time.Duration, error) {
 	return due.Valid, next, nil
 }
 
+// write runs the queue's own transactions of the kind: relaxed for a
+// Relaxed kind (store.DB.WriteRelaxed), as losing a claim or an attempt's
+// record to a database crash only means the job is attempted again,
+// which at-least-once allows.
+func (r *runner) write(ctx context.Context, fn func(tx *store.Tx) error) error {
+	if r.k.Relaxed {
+		return r.q.db.WriteRelaxed(ctx, fn)
+	}
+	return r.q.db.Write(ctx, fn)
+}
+
 // claim runs a claim transaction and starts what it took. It returns how
 // many jobs it took or ended.
 func (r *runner) claim(ctx context.Context) (int, error) {
 	var cl claimed
-	err := r.q.db.Write(ctx, func(tx *store.Tx) error {
+	err := r.write(ctx, func(tx *store.Tx) error {
 		cl.reset(r) // a retried transaction starts over
-		if r.k.Relaxed {
-			// Losing a claim to a database crash only means the job is
-			// attempted again, which at-least-once allows.
-			if err := tx.RelaxDurability(ctx); err != nil {
-				return err
-			}
-		}
 		return r.claimTx(ctx, tx, &cl)
 	})
 	if err != nil {

@@ -59,6 +59,7 @@ type DB struct {
 	stmts, wstmts stmtCache
 	dsn           string
 	path          string // the SQLite file
+	sqliteSync    string // the write connection's synchronous setting: FULL or NORMAL
 
 	// Now is the clock; tests replace it to age tokens.
 	Now func() time.Time
@@ -154,7 +155,7 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{engine: engine, dsn: dsn, Now: time.Now, SyncTokenTTL: DefaultSyncTokenTTL, CursorTTL: DefaultCursorTTL}
+	db := &DB{engine: engine, dsn: dsn, sqliteSync: sync, Now: time.Now, SyncTokenTTL: DefaultSyncTokenTTL, CursorTTL: DefaultCursorTTL}
 	switch engine {
 	case Postgres:
 		p, err := sql.Open("pgx", target)
@@ -445,11 +446,11 @@ func (tx *Tx) DB() *DB { return tx.db }
 
 // RelaxDurability lets this transaction's commit return before its log
 // record is flushed to disk (PostgreSQL's synchronous_commit=off; SQLite
-// keeps its connection's setting, full unless Options say otherwise). A server
-// crash can then lose the transaction, but never corrupt data or commit
-// it partially. Only for bookkeeping that is safe to redo, such as the
-// webhook dispatcher's claims and attempt records under at-least-once
-// delivery.
+// keeps its connection's setting, full unless Options say otherwise:
+// SQLite changes it only between transactions, which WriteRelaxed does).
+// A server crash can then lose the transaction, but never corrupt data or
+// commit it partially. Only for bookkeeping that is safe to redo, such as
+// the job queue's claims and attempt records under at-least-once delivery.
 func (tx *Tx) RelaxDurability(ctx context.Context) error {
 	if tx.db.engine != Postgres {
 		return nil
@@ -617,7 +618,7 @@ func (db *DB) Horizon(ctx context.Context) (int64, error) {
 // a busy database (SQLite shared with another process).
 func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := db.writeOnce(ctx, fn)
+		err := db.writeOnce(ctx, fn, false)
 		if err == nil || attempt >= 8 || !retryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -625,12 +626,28 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 }
 
-func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	stx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool) (err error) {
+	var stx *sql.Tx
+	var pinned *sql.Conn
+	if relaxed && db.engine == SQLite && db.sqliteSync != "NORMAL" {
+		if pinned, stx, err = db.beginRelaxedSQLite(ctx); err != nil {
+			return err
+		}
+	} else if stx, err = db.w.BeginTx(ctx, nil); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: stx, db: db}
+	defer func() {
+		if pinned != nil {
+			db.endRelaxedSQLite(pinned)
+		}
+	}()
+	if relaxed && db.engine == Postgres {
+		if err = tx.RelaxDurability(ctx); err != nil {
+			stx.Rollback()
+			return err
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			stx.Rollback()
@@ -652,6 +669,12 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error) (err error) 
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if pinned != nil {
+		// The connection is FULL again before anything else may use it,
+		// and before the after-commit functions run.
+		db.endRelaxedSQLite(pinned)
+		pinned = nil
 	}
 	if len(tx.unprepared) > 0 {
 		db.prepareWrites(ctx, tx.unprepared)

@@ -107,14 +107,11 @@ func (d *Dispatcher) fanOut(ctx context.Context) (n, read int, behind bool, err 
 		}
 	}
 	var claim *jobqueue.TxClaim
-	err = d.db.Write(ctx, func(tx *store.Tx) error {
+	// Losing this transaction to a database crash only means doing the
+	// work again, which at-least-once delivery allows.
+	err = d.db.WriteRelaxed(ctx, func(tx *store.Tx) error {
 		claim.Abandon() // a retried transaction starts over
 		claim = nil
-		// Losing this transaction to a database crash only means doing the
-		// work again, which at-least-once delivery allows.
-		if err := tx.RelaxDurability(ctx); err != nil {
-			return err
-		}
 		n, read, behind = 0, 0, false
 		lock := ""
 		if d.db.Engine() == store.Postgres {

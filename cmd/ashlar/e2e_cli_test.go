@@ -142,6 +142,9 @@ func TestE2ECommandConventions(t *testing.T) {
 		"partner feed delete":       {"jobsite", "--db", missing},
 		"partner feed opt-in":       {"jobsite", "--org", "acme", "--db", missing},
 		"partner feed opt-out":      {"jobsite", "--org", "acme", "--db", missing},
+		// A warehouse or inbox that cannot be opened (a directory).
+		"sync":   {"--into", dir, "--api-key", "k", "--base-url", "http://127.0.0.1:1"},
+		"listen": {"--db", dir, "--secret", "s", "--exec", "true"},
 		// No database: these fail when their output cannot be written.
 		"endpoints":  {"stdout=/dev/full"},
 		"config-doc": {"stdout=/dev/full"},

@@ -192,7 +192,12 @@ func TestE2EDemoSignIn(t *testing.T) {
 		t.Fatalf("demo admin sign-in: %d", r.StatusCode)
 	}
 	srv.Restart()
-	again := re.FindAllStringSubmatch(srv.Stdout(), -1)
+	// The listening line (stderr) can come before the demo text (stdout)
+	// has been read: wait for the second sign-in line.
+	var again [][]string
+	for deadline := time.Now().Add(30 * time.Second); len(again) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		again = re.FindAllStringSubmatch(srv.Stdout(), -1)
+	}
 	if len(again) < 2 || again[len(again)-1][3] != m[3] {
 		t.Fatalf("after a restart the demo admin's password changed: %v", again)
 	}

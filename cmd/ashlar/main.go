@@ -59,6 +59,8 @@ func commands() []*command {
 		userCommand(),
 		webhookCommand(),
 		partnerCommand(),
+		syncCommand(),
+		listenCommand(),
 		endpointsCommand(),
 		versionCommand(),
 		configDocCommand(),
@@ -220,10 +222,14 @@ const defaultDB = "./ashlar.db"
 // envVar is the environment variable that sets a flag of a command, or
 // "". Every serve flag has one (ASHLAR_ and the flag's name); of the other
 // commands' flags, --db, and --base-url where a command prints links to
-// the server (so that they match serve's).
+// the server (so that they match serve's); sync and listen name theirs in
+// toolEnv (sync.go).
 func envVar(cmd, flagName string) string {
 	if v, ok := envAliases[flagName]; ok && cmd == "serve" {
 		return v
+	}
+	if m, ok := toolEnv[cmd]; ok {
+		return m[flagName]
 	}
 	if cmd == "serve" || flagName == "db" || flagName == "base-url" {
 		return "ASHLAR_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))

@@ -39,6 +39,7 @@ type serveConfig struct {
 	trusted                        rpc.Proxies
 	SQLiteSynchronous              string
 	PublicBodyTimeout              time.Duration
+	SyncTokenTTL                   time.Duration
 
 	Files    filesConfig
 	Public   careersConfig
@@ -62,6 +63,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR ranges of the reverse proxies in front of this server, whose X-Forwarded-For is believed: the client is the rightmost entry that is not one of them (default: none; the peer is the client)")
 	fs.StringVar(&c.SQLiteSynchronous, "sqlite-synchronous", "full", "SQLite only: full makes every acknowledged write durable even if the OS crashes or the power fails; normal is faster, and such a crash may lose the last writes (see BENCHMARKS.md)")
 	fs.DurationVar(&c.PublicBodyTimeout, "public-body-timeout", webform.DefaultBodyTimeout, "how long the body of a public, unauthenticated POST (careers, survey and take-home forms, file uploads) may take to arrive, plus a second per 64 KiB it may hold (at most 2 minutes)")
+	fs.DurationVar(&c.SyncTokenTTL, "sync-token-ttl", store.DefaultSyncTokenTTL, "how long a list's syncToken stays usable before sync_token_expired (docs/sync.md)")
 	defineInterviewFlags(fs, &c.InterviewStatusInterval)
 	c.Files.define(fs)
 	c.Public.define(fs)
@@ -96,6 +98,9 @@ func (c *serveConfig) check() error {
 	}
 	if c.PublicBodyTimeout <= 0 {
 		return usageError{"--public-body-timeout: must be positive"}
+	}
+	if c.SyncTokenTTL <= 0 {
+		return usageError{"--sync-token-ttl: must be positive"}
 	}
 	for _, check := range []func() error{c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check, c.Email.check} {
 		if err := check(); err != nil {
@@ -148,6 +153,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	db.SyncTokenTTL = c.SyncTokenTTL
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
