@@ -316,4 +316,3 @@ func TestBrowserDemoCandidate(t *testing.T) {
 		s.phonePass(ctx)
 	})
 }
-
