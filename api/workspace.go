@@ -269,13 +269,15 @@ func (s *Service) JobStages(ctx context.Context, org, jobID string) ([]ashby.Int
 }
 
 // inList is SQL that col is one of the ids passed as a JSON array in
-// parameter n: thousands of ids travel as one parameter, and the plan
-// does not depend on the planner's statistics (a freshly loaded
-// PostgreSQL database has none until it is analyzed; an IN (subquery)
-// then ran as a nested loop over the whole kind).
+// parameter n: thousands of ids travel as one parameter. PostgreSQL
+// plans the IN (set-returning function) as a hashed semi-join that
+// probes col's index once per id. (col = ANY(ARRAY(SELECT …)) instead
+// compared every row with every id: 450 ms for the stage entries of
+// 2,000 applications.) Both engines plan it well once the tables have
+// statistics, which a serving Ashlar keeps (store.Maintain).
 func (s *Service) inList(col string, n int) string {
 	if s.DB.Engine() == store.Postgres {
-		return fmt.Sprintf("%s = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($%d AS jsonb))))", col, n)
+		return fmt.Sprintf("%s IN (SELECT jsonb_array_elements_text(CAST($%d AS jsonb)))", col, n)
 	}
 	return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n)
 }

@@ -74,6 +74,10 @@ func main() {
 	handler := srv.Handler()
 
 	jobID, candID := seed(ctx, db, srv, st, *apps)
+	// Planner statistics, as a serving Ashlar keeps them (store.Maintain,
+	// or PostgreSQL's autovacuum): a freshly seeded table has none.
+	_, err = db.ExecContext(ctx, "ANALYZE")
+	check(err)
 	id, err := acc.CheckPassword(ctx, email, password)
 	check(err)
 	cookie, err := acc.StartSession(ctx, id, "127.0.0.1", "webappbench")
