@@ -114,7 +114,9 @@ func TestE2EWorkspace(t *testing.T) {
 		if r, _ := newWebClient(t, srv.URL).do("GET", m[1]+"?inline=1", nil); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("the resume without signing in: %d", r.StatusCode)
 		}
-		// Archive with the email: the SMTP server gets it.
+		// Archive with the email: the SMTP server refuses it once (4xx),
+		// then gets it.
+		mail.Refuse(1, 451)
 		w.do("GET", "/app/applications/"+app.ID+"/archive", nil)
 		if r, _ := w.do("POST", "/app/applications/"+app.ID+"/archive", url.Values{"reason": {reasons[0].ID}, "template": {tpl.ID}, "when": {"now"}}); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("archive: %d", r.StatusCode)
@@ -162,6 +164,14 @@ func TestE2EWorkspace(t *testing.T) {
 		must("applicationFeedback.list", map[string]any{"applicationId": app2.ID}, &fbs)
 		if len(fbs) != 1 || fbs[0].SubmittedByUser.Email != lim || fbs[0].SubmittedValues["feedback"] != "Broke the code." {
 			t.Fatalf("applicationFeedback.list: %+v", fbs)
+		}
+		// After a refused delivery and its retry, the password is still in
+		// no log line.
+		if mail.Attempts() < 2 {
+			t.Fatalf("the SMTP server saw %d attempts, want the refused one and its retry", mail.Attempts())
+		}
+		if logs := srv.Logs() + srv.Stdout(); strings.Contains(logs, "relay-secret") {
+			t.Fatalf("the SMTP password is in the server's output:\n%s", logs)
 		}
 	})
 }
