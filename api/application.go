@@ -197,7 +197,7 @@ func (s *Service) CreateApplication(ctx context.Context, tx *store.Tx, org strin
 	if err := emit(ctx, tx, org, "applicationSubmit", map[string]any{"application": app}); err != nil {
 		return nil, err
 	}
-	if err := enteredStage(ctx, tx, org, app, current); err != nil {
+	if err := s.enteredStage(ctx, tx, org, app, current); err != nil {
 		return nil, err
 	}
 	return app, nil
@@ -305,23 +305,17 @@ type applicationInfoRequest struct {
 	rpc.ExpandParam
 }
 
-// FormInstanceApplication resolves a submitted form instance to its
-// application; the category owning application forms sets it.
-var FormInstanceApplication func(ctx context.Context, q store.Q, org, formInstanceID string) (string, error)
-
 func (s *Service) applicationInfo(ctx context.Context, c *rpc.Call, req *applicationInfoRequest) (rpc.Result[ashby.Application], error) {
 	id := string(req.ApplicationID)
 	if id == "" && req.SubmittedFormInstanceID == "" {
 		return rpc.Result[ashby.Application]{}, ashby.InvalidInput("applicationId", "Give applicationId or submittedFormInstanceId")
 	}
 	if id == "" {
-		if FormInstanceApplication == nil {
-			return rpc.Result[ashby.Application]{}, ashby.NotFound("application", "Application not found")
-		}
-		var err error
-		if id, err = FormInstanceApplication(ctx, s.DB, c.Org(), string(req.SubmittedFormInstanceID)); err != nil {
+		sub, err := FormSubmissions.Get(ctx, s.DB, c.Org(), string(req.SubmittedFormInstanceID))
+		if err != nil {
 			return rpc.Result[ashby.Application]{}, notFound(err, "application", "Application not found")
 		}
+		id = sub.ApplicationID
 	}
 	doc, err := Applications.GetRaw(ctx, s.DB, c.Org(), id)
 	if err != nil {
@@ -398,10 +392,6 @@ type applicationChangeStageRequest struct {
 	ArchiveEmail     *archiveEmailInput `json:"archiveEmail,omitempty"`
 }
 
-// CheckArchiveEmailTemplate validates archiveEmail's template; the
-// category owning communication templates sets it.
-var CheckArchiveEmailTemplate func(ctx context.Context, q store.Q, org, templateID string) error
-
 func (s *Service) applicationChangeStage(ctx context.Context, c *rpc.Call, req *applicationChangeStageRequest) (rpc.Result[ashby.Application], error) {
 	var app *ashby.Application
 	err := s.write(ctx, func(tx *store.Tx) error {
@@ -459,10 +449,7 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 		}
 		reason = embeddedReason(r)
 		if archiveEmail != nil {
-			if CheckArchiveEmailTemplate == nil {
-				return nil, ashby.Errorf("communication_template_not_found", "Communication template %s not found", archiveEmail.CommunicationTemplateID)
-			}
-			if err := CheckArchiveEmailTemplate(ctx, tx, org, string(archiveEmail.CommunicationTemplateID)); err != nil {
+			if err := checkArchiveEmailTemplate(ctx, tx, org, string(archiveEmail.CommunicationTemplateID)); err != nil {
 				return nil, err
 			}
 		}
@@ -501,18 +488,16 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 	if err := Applications.Put(ctx, tx, org, app); err != nil {
 		return nil, err
 	}
-	if err := enteredStage(ctx, tx, org, app, stage); err != nil {
+	if err := s.enteredStage(ctx, tx, org, app, stage); err != nil {
 		return nil, err
 	}
 	data := map[string]any{"application": app}
 	if app.Status == ashby.ApplicationHired {
 		hire := map[string]any{"application": app}
-		if HiredOffer != nil {
-			if offer, err := HiredOffer(ctx, tx, org, app.ID); err != nil {
-				return nil, err
-			} else if offer != nil {
-				hire["offer"] = offer
-			}
+		if offer, err := hiredOffer(ctx, tx, org, app.ID); err != nil {
+			return nil, err
+		} else if offer != nil {
+			hire["offer"] = offer
 		}
 		if err := emit(ctx, tx, org, "candidateHire", hire); err != nil {
 			return nil, err
@@ -531,28 +516,19 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 	return app, emit(ctx, tx, org, "applicationUpdate", data)
 }
 
-// stageEntryHooks run, in the writing transaction, whenever an
-// application enters a stage: on creation, on a stage change and on a
-// transfer. Features that act on stages (automatic assessments) use them.
-var stageEntryHooks []func(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error
-
-// OnStageEntry registers such a hook.
-func OnStageEntry(f func(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error) {
-	stageEntryHooks = append(stageEntryHooks, f)
-}
-
-func enteredStage(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error {
-	for _, f := range stageEntryHooks {
+// enteredStage runs, in the writing transaction, whatever acts on an
+// application entering a stage (on creation, a stage change or a
+// transfer): partners' automatic assessments and take-home assignments.
+func (s *Service) enteredStage(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error {
+	for _, f := range []func(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error{
+		s.assessmentsOnStageEntry, takeHomesOnStageEntry,
+	} {
 		if err := f(ctx, tx, org, app, stage); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// HiredOffer returns the accepted offer to include in candidateHire; the
-// category owning offers sets it.
-var HiredOffer func(ctx context.Context, tx *store.Tx, org, applicationID string) (any, error)
 
 type applicationChangeSourceRequest struct {
 	ApplicationID ashby.ID `json:"applicationId" required:"true"`

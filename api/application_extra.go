@@ -27,16 +27,6 @@ func (s *Service) applicationExtraEndpoints() []*rpc.Endpoint {
 	}
 }
 
-// applicationDeleteHooks let categories that keep data about an
-// application (feedback, schedules, form submissions …) delete it in the
-// same transaction as the application.
-var applicationDeleteHooks []func(ctx context.Context, tx *store.Tx, org, applicationID string) error
-
-// OnApplicationDelete registers such a hook.
-func OnApplicationDelete(f func(ctx context.Context, tx *store.Tx, org, applicationID string) error) {
-	applicationDeleteHooks = append(applicationDeleteHooks, f)
-}
-
 type applicationTeamMemberRequest struct {
 	ApplicationID ashby.ID `json:"applicationId" required:"true"`
 	TeamMemberID  ashby.ID `json:"teamMemberId" required:"true" doc:"The user's id."`
@@ -150,7 +140,7 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		// startAutomaticActivities: false moves the application without the
 		// stage's automatic actions (partner assessments a stage starts).
 		if req.StartAutomaticActivities == nil || *req.StartAutomaticActivities {
-			if err := enteredStage(ctx, tx, org, app, stage); err != nil {
+			if err := s.enteredStage(ctx, tx, org, app, stage); err != nil {
 				return err
 			}
 		}
@@ -167,14 +157,12 @@ func (s *Service) applicationTransfer(ctx context.Context, c *rpc.Call, req *app
 		data := map[string]any{"application": app}
 		if app.Status == ashby.ApplicationHired && !wasHired {
 			hire := map[string]any{"application": app}
-			if HiredOffer != nil {
-				offer, err := HiredOffer(ctx, tx, org, app.ID)
-				if err != nil {
-					return err
-				}
-				if offer != nil {
-					hire["offer"] = offer
-				}
+			offer, err := hiredOffer(ctx, tx, org, app.ID)
+			if err != nil {
+				return err
+			}
+			if offer != nil {
+				hire["offer"] = offer
 			}
 			if err := emit(ctx, tx, org, "candidateHire", hire); err != nil {
 				return err
@@ -368,7 +356,12 @@ func (s *Service) applicationDelete(ctx context.Context, c *rpc.Call, req *appli
 		if app, err = Applications.GetForUpdate(ctx, tx, org, string(req.ApplicationID)); err != nil {
 			return notFound(err, "application", "Application not found - are you lacking permissions to edit candidates?")
 		}
-		for _, f := range applicationDeleteHooks {
+		// What other categories keep about the application goes with it,
+		// in the same transaction: schedules, partners' assessment
+		// records, take-home assignments.
+		for _, f := range []func(ctx context.Context, tx *store.Tx, org, applicationID string) error{
+			deleteApplicationInterviews, assessmentsOnApplicationDelete, s.deleteApplicationTakeHomes,
+		} {
 			if err := f(ctx, tx, org, app.ID); err != nil {
 				return err
 			}

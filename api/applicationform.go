@@ -21,15 +21,7 @@ import (
 
 func init() {
 	register((*Service).applicationFormEndpoints)
-	FormInstanceApplication = func(ctx context.Context, q store.Q, org, id string) (string, error) {
-		sub, err := FormSubmissions.Get(ctx, q, org, id)
-		if err != nil {
-			return "", err
-		}
-		return sub.ApplicationID, nil
-	}
 	AddExpansion("application", "applicationFormSubmissions", expandFormSubmissions)
-	OnAnonymize(anonymizeSubmissions)
 }
 
 // FormSubmission is a kept application form submission: the form as it

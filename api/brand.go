@@ -15,9 +15,6 @@ import (
 
 func init() {
 	register((*Service).brandEndpoints)
-	BrandExists = func(ctx context.Context, q store.Q, org, id string) (bool, error) {
-		return Brands.Exists(ctx, q, org, id)
-	}
 }
 
 // Brands: Unique = hosted jobs page slug.

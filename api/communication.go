@@ -13,7 +13,6 @@ import (
 
 func init() {
 	register((*Service).communicationEndpoints)
-	CheckArchiveEmailTemplate = checkArchiveEmailTemplate
 }
 
 // CommunicationTemplates: Search = title. Whether a template is archived

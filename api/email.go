@@ -24,9 +24,6 @@ import (
 
 func init() {
 	register((*Service).emailEndpoints)
-	OnAnonymize(func(ctx context.Context, tx *store.Tx, org, candidateID string) error {
-		return email.DeleteCandidate(ctx, tx, org, candidateID)
-	})
 }
 
 func (s *Service) emailEndpoints() []*rpc.Endpoint {

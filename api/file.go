@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/files"
@@ -17,38 +16,22 @@ import (
 
 func init() {
 	register((*Service).fileEndpoints)
-	OnAnonymize(func(ctx context.Context, tx *store.Tx, org, candidateID string) error {
-		st, ok := fileStoreOf(tx.DB())
-		if !ok {
-			return nil
-		}
-		return st.DeleteCandidateFiles(ctx, tx, org, candidateID)
-	})
 }
 
-// File storage is configured by the serve command (cmd/ashlar/files.go)
-// after the endpoint table is built, so it is looked up per call. It is
-// keyed by database so that several servers in one test process keep
-// their own stores.
-var fileStores sync.Map // *store.DB → *files.Store
-
-// UseFiles makes s (and every Service on the same database) keep files in st.
-func UseFiles(s *Service, st *files.Store) { fileStores.Store(s.DB, st) }
-
-func fileStoreOf(db *store.DB) (*files.Store, bool) {
-	v, ok := fileStores.Load(db)
-	if !ok {
-		return nil, false
+// anonymizeFiles deletes an anonymized candidate's files.
+func (s *Service) anonymizeFiles(ctx context.Context, tx *store.Tx, org, candidateID string) error {
+	if s.Files == nil {
+		return nil
 	}
-	return v.(*files.Store), true
+	return s.Files.DeleteCandidateFiles(ctx, tx, org, candidateID)
 }
 
 // FileStore returns the file store the server keeps files in.
 func (s *Service) FileStore() (*files.Store, error) { return s.files() }
 
 func (s *Service) files() (*files.Store, error) {
-	st, ok := fileStoreOf(s.DB)
-	if !ok {
+	st := s.Files
+	if st == nil {
 		return nil, &ashby.Error{Code: ashby.CodeUnavailable, Status: http.StatusServiceUnavailable, Message: "File storage is not configured on this server."}
 	}
 	return st, nil

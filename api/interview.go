@@ -22,7 +22,6 @@ func init() {
 		_, _, err := s.createInterviewDefaults(ctx, tx, org.ID)
 		return err
 	})
-	StageActivities = stageActivities
 }
 
 // Interviews: Parent = job (none for a shared interview); Search = title.

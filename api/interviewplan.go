@@ -236,10 +236,6 @@ type jobIDRequest struct {
 	JobID ashby.ID `json:"jobId" required:"true"`
 }
 
-// StageActivities lets categories that own interviews add a stage's
-// activities to jobInterviewPlan.info; without them stages have none.
-var StageActivities func(ctx context.Context, q store.Q, org, jobID string, stage *ashby.InterviewStage) ([]ashby.StageActivity, error)
-
 func (s *Service) jobInterviewPlanInfo(ctx context.Context, c *rpc.Call, req *jobIDRequest) (rpc.Result[ashby.JobInterviewPlan], error) {
 	job, err := Jobs.Get(ctx, s.DB, c.Org(), string(req.JobID))
 	if err != nil {
@@ -255,14 +251,12 @@ func (s *Service) jobInterviewPlanInfo(ctx context.Context, c *rpc.Call, req *jo
 	out := &ashby.JobInterviewPlan{JobID: job.ID, InterviewPlanID: job.DefaultInterviewPlanID, Stages: []ashby.JobInterviewStage{}}
 	for _, st := range stages {
 		js := ashby.JobInterviewStage{InterviewStage: *st, Activities: []ashby.StageActivity{}}
-		if StageActivities != nil {
-			acts, err := StageActivities(ctx, s.DB, c.Org(), job.ID, st)
-			if err != nil {
-				return rpc.Result[ashby.JobInterviewPlan]{}, err
-			}
-			if acts != nil {
-				js.Activities = acts
-			}
+		acts, err := stageActivities(ctx, s.DB, c.Org(), job.ID, st)
+		if err != nil {
+			return rpc.Result[ashby.JobInterviewPlan]{}, err
+		}
+		if acts != nil {
+			js.Activities = acts
 		}
 		out.Stages = append(out.Stages, js)
 	}

@@ -28,7 +28,6 @@ import (
 func init() {
 	register((*Service).interviewScheduleEndpoints)
 	AddExpansion("interviewEvent", "interview", expandByID(Interviews, "interviewId"))
-	OnApplicationDelete(deleteApplicationInterviews)
 }
 
 // deleteApplicationInterviews deletes a deleted application's schedules,

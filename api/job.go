@@ -76,10 +76,6 @@ type createJobRequest struct {
 	EmploymentType         string   `json:"employmentType,omitempty" enum:"FullTime,PartTime,Intern,Contract,Temporary"`
 }
 
-// ApplyJobTemplate lets the category owning job templates apply one to a new
-// job (title, department, location, plan).
-var ApplyJobTemplate func(ctx context.Context, tx *store.Tx, org, templateID string, job *ashby.Job) error
-
 func (s *Service) jobCreate(ctx context.Context, c *rpc.Call, req *createJobRequest) (rpc.Result[ashby.Job], error) {
 	now := s.now()
 	job := &ashby.Job{ID: ashby.NewID(), Title: req.Title, Status: ashby.JobDraft, EmploymentType: req.EmploymentType,
@@ -91,10 +87,7 @@ func (s *Service) jobCreate(ctx context.Context, c *rpc.Call, req *createJobRequ
 	}
 	err := s.write(ctx, func(tx *store.Tx) error {
 		if req.JobTemplateID != "" {
-			if ApplyJobTemplate == nil {
-				return ashby.Errorf("job_template_not_found", "Job template %s not found", req.JobTemplateID)
-			}
-			if err := ApplyJobTemplate(ctx, tx, c.Org(), string(req.JobTemplateID), job); err != nil {
+			if err := applyJobTemplate(ctx, tx, c.Org(), string(req.JobTemplateID), job); err != nil {
 				return err
 			}
 		}
@@ -134,8 +127,8 @@ func (s *Service) checkJobRefs(ctx context.Context, q store.Q, org string, job *
 			return err
 		}
 	}
-	if job.BrandID != "" && BrandExists != nil {
-		ok, err := BrandExists(ctx, q, org, job.BrandID)
+	if job.BrandID != "" {
+		ok, err := Brands.Exists(ctx, q, org, job.BrandID)
 		if err != nil {
 			return err
 		}
@@ -145,9 +138,6 @@ func (s *Service) checkJobRefs(ctx context.Context, q store.Q, org string, job *
 	}
 	return nil
 }
-
-// BrandExists is set by the category owning brands.
-var BrandExists func(ctx context.Context, q store.Q, org, id string) (bool, error)
 
 type jobInfoRequest struct {
 	ID                               ashby.ID `json:"id" required:"true"`
@@ -167,13 +157,10 @@ func (s *Service) jobInfo(ctx context.Context, c *rpc.Call, req *jobInfoRequest)
 	return rpc.Raw[ashby.Job](docs[0]), nil
 }
 
-// JobPostingIDsFilter, set by the category owning postings, removes
-// unpublished postings from jobs' jobPostingIds unless asked to keep them.
-var JobPostingIDsFilter func(ctx context.Context, q store.Q, org string, docs [][]byte) error
-
 func (s *Service) jobDocs(ctx context.Context, org string, docs [][]byte, includeUnpublished bool, exp []string) error {
-	if !includeUnpublished && JobPostingIDsFilter != nil {
-		if err := JobPostingIDsFilter(ctx, s.DB, org, docs); err != nil {
+	// Unpublished postings leave jobs' jobPostingIds unless asked for.
+	if !includeUnpublished {
+		if err := filterJobPostingIDs(ctx, s.DB, org, docs); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,6 @@ import (
 func init() {
 	register((*Service).jobPostingEndpoints)
 	AddExpansion("jobPosting", "job", expandByID(Jobs, "jobId"))
-	JobPostingIDsFilter = filterJobPostingIDs
 }
 
 // JobPostings: Parent = job; Ref = board; State = status (Draft or
@@ -34,11 +33,6 @@ var JobPostings = store.Kind[ashby.JobPosting]{Name: "job_posting", Index: func(
 	}
 	return store.Index{ID: p.ID, CreatedAt: p.CreatedAt.Time, Parent: p.JobID, Ref: p.JobBoardID, State: p.Status, Search: lc(p.Title), T1: listed}
 }}
-
-// SurveyFormDefinitions, set by the category owning survey forms, returns
-// the stored survey form definitions with these ids (missing ones left
-// out), for postings' surveyFormDefinitions.
-var SurveyFormDefinitions func(ctx context.Context, q store.Q, org string, ids []string) ([]json.RawMessage, error)
 
 func (s *Service) jobPostingEndpoints() []*rpc.Endpoint {
 	return []*rpc.Endpoint{
@@ -284,8 +278,8 @@ func (s *Service) PostingInfo(ctx context.Context, q store.Q, org string, p *ash
 		return nil, err
 	}
 	var surveys []any
-	if len(p.SurveyFormDefinitionIDs) > 0 && SurveyFormDefinitions != nil {
-		raws, err := SurveyFormDefinitions(ctx, q, org, p.SurveyFormDefinitionIDs)
+	if len(p.SurveyFormDefinitionIDs) > 0 {
+		raws, err := surveyFormDefinitions(ctx, q, org, p.SurveyFormDefinitionIDs)
 		if err != nil {
 			return nil, err
 		}

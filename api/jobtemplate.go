@@ -17,7 +17,6 @@ import (
 func init() {
 	register((*Service).jobTemplateEndpoints)
 	AddExpansion("jobTemplate", "location", expandByID(Locations, "locationId"))
-	ApplyJobTemplate = applyJobTemplate
 }
 
 // JobTemplates: State = status; Search = title; Ref = location.

@@ -24,7 +24,6 @@ import (
 
 func init() {
 	register((*Service).offerEndpoints)
-	HiredOffer = hiredOffer
 	OnUserChange(refreshOfferUsers)
 }
 

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ashlarhq/ashlar/ashby"
@@ -41,36 +39,9 @@ type partnerMeta struct {
 	PartnerKey string `json:"partnerKey"`
 }
 
-var (
-	partnerClientMu sync.Mutex
-	partnerClient   *partner.Client
-	// partnerWorker names this process in the records of the calls it
-	// makes directly (as the worker does for queued ones).
-	partnerWorker = partner.DefaultWorkerName()
-	// hookSvc is the service whose endpoint table was built last: the
-	// stage-entry hook, which has no service of its own, reads the
-	// public base URL from it. A process serves one Service.
-	hookSvc atomic.Pointer[Service]
-)
-
-// SetPartnerClient sets the client Ashlar calls partners with (the serve
-// hook and the commands configure it from their flags).
-func SetPartnerClient(c *partner.Client) {
-	partnerClientMu.Lock()
-	defer partnerClientMu.Unlock()
-	partnerClient = c
-}
-
-// PartnerClient returns the client Ashlar calls partners with: by default
-// one with the SSRF guard on.
-func PartnerClient() *partner.Client {
-	partnerClientMu.Lock()
-	defer partnerClientMu.Unlock()
-	if partnerClient == nil {
-		partnerClient = partner.NewClient(partner.ClientConfig{})
-	}
-	return partnerClient
-}
+// partnerWorker names this process in the records of the calls it makes
+// directly (as the worker does for queued ones).
+var partnerWorker = partner.DefaultWorkerName()
 
 // PartnerTarget resolves a call's integration for the partner worker:
 // its base URL and key, or why it must not be called.
@@ -93,7 +64,6 @@ func PartnerTarget(ctx context.Context, q store.Q, org, integrationID string) (p
 }
 
 func (s *Service) partnerEndpoints() []*rpc.Endpoint {
-	hookSvc.Store(s)
 	return []*rpc.Endpoint{
 		rpc.Object(rpc.Spec{Name: "partnerIntegration.create", Permission: ashby.APIKeysWrite, Extension: true,
 			Summary: "Register an assessment or workflow partner: its base URL and key, and optionally an API key for its callbacks (returned once)."}, s.partnerCreate),
@@ -130,7 +100,7 @@ func (s *Service) checkPartnerFields(title, baseURL string) (string, string, err
 		return "", "", ashby.InvalidInput("title", "title cannot be empty")
 	}
 	baseURL = strings.TrimSpace(baseURL)
-	if err := partner.CheckBaseURL(baseURL, PartnerClient().Config().AllowPrivate); err != nil {
+	if err := partner.CheckBaseURL(baseURL, s.Partners.Config().AllowPrivate); err != nil {
 		return "", "", ashby.InvalidInput("baseUrl", "baseUrl %s", err)
 	}
 	u, _ := url.Parse(baseURL)
@@ -156,7 +126,7 @@ func (s *Service) checkCallbackKey(ctx context.Context, org, keyID string) error
 func (s *Service) partnerCreate(ctx context.Context, c *rpc.Call, req *partnerCreateRequest) (rpc.Result[ashby.PartnerIntegration], error) {
 	title, base, err := s.checkPartnerFields(req.Title, req.BaseURL)
 	if err == nil {
-		err = s.checkTarget(ctx, "baseUrl", base, PartnerClient().Config().AllowPrivate, "--partner-allow-private")
+		err = s.checkTarget(ctx, "baseUrl", base, s.Partners.Config().AllowPrivate, "--partner-allow-private")
 	}
 	if err != nil {
 		return rpc.Result[ashby.PartnerIntegration]{}, err
@@ -253,7 +223,7 @@ func (s *Service) partnerUpdate(ctx context.Context, c *rpc.Call, req *partnerUp
 	}
 	if req.BaseURL != nil {
 		// Resolved before the transaction, which must not wait on DNS.
-		if err := s.checkTarget(ctx, "baseUrl", strings.TrimSpace(*req.BaseURL), PartnerClient().Config().AllowPrivate, "--partner-allow-private"); err != nil {
+		if err := s.checkTarget(ctx, "baseUrl", strings.TrimSpace(*req.BaseURL), s.Partners.Config().AllowPrivate, "--partner-allow-private"); err != nil {
 			return rpc.Result[ashby.PartnerIntegration]{}, err
 		}
 	}
@@ -657,7 +627,7 @@ func (s *Service) callPartner(ctx context.Context, org string, p *ashby.PartnerI
 	if t.Disabled != "" {
 		return nil, ashby.Errorf("partner_integration_disabled", "Partner integration %s is disabled", p.ID)
 	}
-	resp, _, err := PartnerClient().Direct(ctx, s.DB, partner.NewCall{OrgID: org, IntegrationID: p.ID, Method: method, SubjectID: subject, Body: body, IdempotencyKey: idemKey}, t, partnerWorker)
+	resp, _, err := s.Partners.Direct(ctx, s.DB, partner.NewCall{OrgID: org, IntegrationID: p.ID, Method: method, SubjectID: subject, Body: body, IdempotencyKey: idemKey}, t, partnerWorker)
 	if err != nil {
 		return nil, err
 	}
@@ -668,13 +638,13 @@ func (s *Service) callPartner(ctx context.Context, org string, p *ashby.PartnerI
 }
 
 // partnerRefusal is the error for a partner's non-2xx or success:false answer.
-func partnerRefusal(method string, p *ashby.PartnerIntegration, resp *partner.Response) error {
+func (s *Service) partnerRefusal(method string, p *ashby.PartnerIntegration, resp *partner.Response) error {
 	msg := ""
 	if env, err := partner.ParseEnvelope(resp.Body); err == nil {
 		msg = env.ErrorMessage()
 	}
 	if msg == "" {
-		msg = strings.TrimSpace(PartnerClient().LogText(resp.Body))
+		msg = strings.TrimSpace(s.Partners.LogText(resp.Body))
 		if len(msg) > 200 {
 			msg = msg[:200] + "…"
 		}
@@ -711,7 +681,7 @@ func (s *Service) partnerSync(ctx context.Context, c *rpc.Call, req *partnerIDRe
 		return fail(err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return fail(partnerRefusal(methodAssessmentList, p, resp))
+		return fail(s.partnerRefusal(methodAssessmentList, p, resp))
 	}
 	if err := s.write(ctx, func(tx *store.Tx) error { return applyAssessmentList(ctx, tx, org, p.ID, resp.Body) }); err != nil {
 		if _, ok := ashby.AsError(err); ok {
@@ -730,7 +700,7 @@ func (s *Service) partnerSync(ctx context.Context, c *rpc.Call, req *partnerIDRe
 			continue
 		}
 		if resp.Status < 200 || resp.Status > 299 {
-			return fail(partnerRefusal(m, p, resp))
+			return fail(s.partnerRefusal(m, p, resp))
 		}
 		fieldsBody = resp.Body
 		break

@@ -25,7 +25,7 @@ import (
 // cancels it when the application is archived or leaves the stage.
 //
 // A start is decided in the transaction that moves the application
-// (OnStageEntry): an AssessmentStart record, unique per (stage entry,
+// (Service.enteredStage): an AssessmentStart record, unique per (stage entry,
 // trigger), and its assessment.start call in the partner outbox commit or
 // roll back with the stage change. The partner worker makes the call
 // after commit, retrying with backoff; the start's id is the
@@ -34,9 +34,6 @@ import (
 
 func init() {
 	register((*Service).partnerAssessmentEndpoints)
-	OnStageEntry(assessmentsOnStageEntry)
-	OnApplicationDelete(assessmentsOnApplicationDelete)
-	OnAnonymize(assessmentsOnAnonymize)
 	handlePartner(methodStart, partner.Handler{Result: startResult, Ended: startEnded})
 	handlePartner(methodCancel, partner.Handler{Result: cancelResult, Ended: cancelEnded})
 }
@@ -447,7 +444,7 @@ func primaryEmail(c *ashby.Candidate) string {
 // newStart records an assessment start and its assessment.start call.
 // It returns false, recording nothing, when the start's unique key
 // (stage entry and trigger) exists already.
-func newStart(ctx context.Context, tx *store.Tx, org string, st *ashby.AssessmentStart, app *ashby.Application, fields map[string]any) (bool, error) {
+func (s *Service) newStart(ctx context.Context, tx *store.Tx, org string, st *ashby.AssessmentStart, app *ashby.Application, fields map[string]any) (bool, error) {
 	cand, err := Candidates.Get(ctx, tx, org, app.Candidate.ID)
 	if err != nil {
 		return false, fmt.Errorf("candidate of application %s: %w", app.ID, err)
@@ -456,10 +453,7 @@ func newStart(ctx context.Context, tx *store.Tx, org string, st *ashby.Assessmen
 	if err != nil {
 		return false, fmt.Errorf("job of application %s: %w", app.ID, err)
 	}
-	base := ""
-	if s := hookSvc.Load(); s != nil {
-		base = s.BaseURL
-	}
+	base := s.BaseURL
 	first, last := splitName(cand.Name)
 	body := startBody{AssessmentTypeID: st.AssessmentTypeID,
 		Candidate:        startCandidate{AshbyID: cand.ID, FirstName: first, LastName: last, Email: primaryEmail(cand), AshbyProfileURL: cand.ProfileURL},
@@ -491,7 +485,7 @@ func newStart(ctx context.Context, tx *store.Tx, org string, st *ashby.Assessmen
 // assessmentsOnStageEntry runs in the transaction that moves an
 // application into a stage: it cancels the application's assessments
 // that must not outlive the move, and starts the stage's assessments.
-func assessmentsOnStageEntry(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error {
+func (s *Service) assessmentsOnStageEntry(ctx context.Context, tx *store.Tx, org string, app *ashby.Application, stage *ashby.InterviewStage) error {
 	active, err := AssessmentStarts.Find(ctx, tx, org, store.Filter{Parent: app.ID, State: []string{ashby.AssessmentStartPending, ashby.AssessmentStartStarted}})
 	if err != nil {
 		return err
@@ -550,7 +544,7 @@ func assessmentsOnStageEntry(ctx context.Context, tx *store.Tx, org string, app 
 		st := &ashby.AssessmentStart{ID: ashby.NewID(), PartnerIntegrationID: p.ID, AssessmentTypeID: t.AssessmentTypeID, AssessmentName: t.AssessmentName,
 			InterviewStageID: stage.ID, ApplicationHistoryID: entry, StageTriggerID: t.ID, Trigger: ashby.AssessmentTriggerStageEntry, CancelOn: t.CancelOn,
 			Status: ashby.AssessmentStartPending, CreatedAt: now, UpdatedAt: now}
-		if _, err := newStart(ctx, tx, org, st, app, t.AdditionalFields); err != nil {
+		if _, err := s.newStart(ctx, tx, org, st, app, t.AdditionalFields); err != nil {
 			return err
 		}
 	}
@@ -903,7 +897,7 @@ func (s *Service) assessmentStartForApplication(ctx context.Context, c *rpc.Call
 		now := s.now()
 		st = &ashby.AssessmentStart{ID: ashby.NewID(), PartnerIntegrationID: p.ID, AssessmentTypeID: typ.AssessmentTypeID, AssessmentName: typ.Name,
 			InterviewStageID: app.CurrentInterviewStage.ID, Trigger: ashby.AssessmentTriggerManual, CancelOn: cancelOn, Status: ashby.AssessmentStartPending, CreatedAt: now, UpdatedAt: now}
-		_, err = newStart(ctx, tx, org, st, app, fields)
+		_, err = s.newStart(ctx, tx, org, st, app, fields)
 		return err
 	})
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/email"
+	"github.com/ashlarhq/ashlar/files"
+	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webhook"
@@ -35,6 +37,13 @@ type Service struct {
 	// Mail records the emails the API sends and hands them to the job
 	// queue; it sends nothing until serve configures SMTP (--smtp-url).
 	Mail *email.Outbox
+	// Files keeps uploaded files (the serve command configures it from
+	// its flags); nil: file endpoints answer 503, and anonymizing or
+	// deleting has no files to remove.
+	Files *files.Store
+	// Partners is the client Ashlar calls partners with: by default one
+	// with the SSRF guard on (the serve command configures it).
+	Partners *partner.Client
 
 	listenMu         sync.Mutex
 	postingListeners []func(org string)
@@ -48,7 +57,7 @@ func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Mail: email.NewOutbox(db)}
+	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Mail: email.NewOutbox(db), Partners: partner.NewClient(partner.ClientConfig{})}
 	for _, f := range serviceHooks {
 		f(s)
 	}

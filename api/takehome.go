@@ -37,9 +37,6 @@ import (
 func init() {
 	register((*Service).takeHomeEndpoints)
 	AddExpansion("takeHomeAssignment", "interview", expandByID(Interviews, "interviewId"))
-	OnApplicationDelete(deleteApplicationTakeHomes)
-	OnAnonymize(anonymizeTakeHomes)
-	OnStageEntry(takeHomesOnStageEntry)
 	OnUserChange(refreshTakeHomeUsers)
 }
 
@@ -738,7 +735,7 @@ func takeHomesOnStageEntry(ctx context.Context, tx *store.Tx, org string, app *a
 // deleteApplicationTakeHomes deletes a deleted application's assignments
 // and the files submitted for them. (Their feedback goes with the
 // application's other feedback.)
-func deleteApplicationTakeHomes(ctx context.Context, tx *store.Tx, org, applicationID string) error {
+func (s *Service) deleteApplicationTakeHomes(ctx context.Context, tx *store.Tx, org, applicationID string) error {
 	ths, err := TakeHomes.Find(ctx, tx, org, store.Filter{Parent: applicationID, IncludeArchived: true})
 	if err != nil {
 		return err
@@ -757,11 +754,10 @@ func deleteApplicationTakeHomes(ctx context.Context, tx *store.Tx, org, applicat
 	if len(fileIDs) == 0 {
 		return nil
 	}
-	fs, ok := fileStoreOf(tx.DB())
-	if !ok {
+	if s.Files == nil {
 		return nil
 	}
-	return fs.DeleteFiles(ctx, tx, org, fileIDs...)
+	return s.Files.DeleteFiles(ctx, tx, org, fileIDs...)
 }
 
 // anonymizeTakeHomes erases what an anonymized candidate wrote and sent:

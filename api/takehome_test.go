@@ -187,8 +187,7 @@ func newTHService(t *testing.T, db *store.DB, maxSize int64) (*Service, *files.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	UseFiles(s, fs)
-	t.Cleanup(func() { fileStores.Delete(db) })
+	s.Files = fs
 	return s, fs
 }
 

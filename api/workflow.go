@@ -83,14 +83,14 @@ func (s *Service) partnerResults(ctx context.Context, org string, p *ashby.Partn
 		return nil, err
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return nil, partnerRefusal(method, p, resp)
+		return nil, s.partnerRefusal(method, p, resp)
 	}
 	env, err := partner.ParseEnvelope(resp.Body)
 	if err != nil {
 		return nil, ashby.Errorf("partner_invalid_response", "%s: %v", method, err)
 	}
 	if env.Failed() {
-		return nil, partnerRefusal(method, p, resp)
+		return nil, s.partnerRefusal(method, p, resp)
 	}
 	return env.Results, nil
 }

@@ -4,11 +4,14 @@
 // candidates hand in take-home assignments. Pages work without
 // JavaScript (the site sends none) and are built to WCAG AA.
 //
-// The site calls the hiring service in-process (api.Service), never the
-// RPC API with a key, so no API key exists for a browser to see. Listing
-// and posting pages render from the posting API's board snapshots
+// One site, two sources (Source): in ashlar serve the site calls the
+// hiring service in-process (Local: api.Service, never the RPC API with a
+// key, so no API key exists for a browser to see), and listing and
+// posting pages render from the posting API's board snapshots
 // (jobboard.Handler), so both show the same postings and share one
-// invalidation scheme.
+// invalidation scheme. In ashlar careers the same site runs in front of
+// an upstream Ashby-compatible API (Upstream): cached listings, and
+// applications forwarded with applicationForm.submit.
 package careers
 
 import (
@@ -35,7 +38,6 @@ import (
 	"github.com/ashlarhq/ashlar/jobboard"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/sanitize"
-	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webform"
 )
 
@@ -52,12 +54,20 @@ type Options struct {
 	// BodyTimeout is the base time a posted form's body has to arrive
 	// (webform.BodyDeadline; 0: its default).
 	BodyTimeout time.Duration
+	// Secret keys the CSRF tokens (NewWith; New uses the database's
+	// server secret).
+	Secret []byte
+	// BaseURL is the site's public URL; its path is the prefix of every
+	// link (NewWith; New uses the service's).
+	BaseURL string
 }
 
 // Site serves the careers pages.
 type Site struct {
-	svc    *api.Service
-	boards *jobboard.Handler
+	src Source
+	// svc is the local hiring service, for the take-home pages; nil in
+	// front of an upstream, where they are not served.
+	svc *api.Service
 	// base is the path prefix of the public base URL, put before every
 	// link, form action, redirect and cookie path.
 	base  string
@@ -76,8 +86,23 @@ type Site struct {
 }
 
 // New returns the site for svc, rendering boards from the posting API's
-// snapshots.
+// snapshots, with the take-home pages.
 func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
+	o.Secret, o.BaseURL = svc.DB.Secret(), svc.BaseURL
+	s, err := NewWith(Local(svc, boards), o)
+	if err != nil {
+		return nil, err
+	}
+	s.svc = svc
+	return s, nil
+}
+
+// NewWith returns the site for any Source (the careers pages only; no
+// take-home pages).
+func NewWith(src Source, o Options) (*Site, error) {
+	if len(o.Secret) == 0 {
+		return nil, errors.New("careers: no secret for CSRF tokens")
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -87,12 +112,12 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	if o.Burst < 0 {
 		o.PostsPerMinute = 0
 	}
-	prefix := webform.BasePath(svc.BaseURL)
-	s := &Site{svc: svc, boards: boards, base: prefix, csrf: webform.NewCSRF(svc.DB.Secret(), "ashlar careers csrf v1", "ashlar_csrf", prefix+"/jobs/"),
+	prefix := webform.BasePath(o.BaseURL)
+	s := &Site{src: src, base: prefix, csrf: webform.NewCSRF(o.Secret, "ashlar careers csrf v1", "ashlar_csrf", prefix+"/jobs/"),
 		limit: webform.NewLimiter(o.PostsPerMinute, o.Burst), pages: map[string]*template.Template{}, log: o.Log, bodyTimeout: o.BodyTimeout,
-		takeHomeCSRF:  webform.NewCSRF(svc.DB.Secret(), "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
+		takeHomeCSRF:  webform.NewCSRF(o.Secret, "ashlar take-home csrf v1", "ashlar_takehome_csrf", prefix+"/take-home/"),
 		takeHomeLimit: webform.NewLimiter(o.PostsPerMinute, o.Burst)}
-	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower}
+	funcs := template.FuncMap{"join": strings.Join, "lower": strings.ToLower, "hasSuffix": strings.HasSuffix}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html")
 	if err == nil {
 		base, err = webform.ParseFields(base)
@@ -120,7 +145,8 @@ func New(svc *api.Service, boards *jobboard.Handler, o Options) (*Site, error) {
 	return s, nil
 }
 
-// Routes mounts the site on mux under /jobs/ and /take-home/.
+// Routes mounts the site on mux under /jobs/ (and /take-home/ for the
+// local site).
 func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/_assets/careers.css", s.serveCSS)
 	mux.HandleFunc("GET /jobs/{board}/theme.css", s.serveTheme)
@@ -136,8 +162,10 @@ func (s *Site) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application", s.serveApply)
 	mux.HandleFunc("POST /jobs/{board}/{posting}/application", s.serveSubmit)
 	mux.HandleFunc("GET /jobs/{board}/{posting}/application/submitted", s.serveSubmitted)
-	mux.HandleFunc("GET /take-home/{token}", s.serveTakeHome)
-	mux.HandleFunc("POST /take-home/{token}", s.serveTakeHomeSubmit)
+	if s.svc != nil {
+		mux.HandleFunc("GET /take-home/{token}", s.serveTakeHome)
+		mux.HandleFunc("POST /take-home/{token}", s.serveTakeHomeSubmit)
+	}
 }
 
 func (s *Site) serveCSS(w http.ResponseWriter, r *http.Request) {
@@ -246,7 +274,12 @@ func (s *Site) message(w http.ResponseWriter, status int, snap *api.BoardSnapsho
 
 // board loads the board named in the URL, answering 404 itself.
 func (s *Site) board(w http.ResponseWriter, r *http.Request) (*api.BoardSnapshot, bool) {
-	snap, err := s.boards.Snapshot(r.Context(), r.PathValue("board"))
+	snap, err := s.src.Board(r.Context(), r.PathValue("board"))
+	if errors.Is(err, ErrUnavailable) {
+		w.Header().Set("Retry-After", "60")
+		s.message(w, http.StatusServiceUnavailable, nil, "Careers page unavailable", "The open positions cannot be loaded right now. Please try again in a few minutes.")
+		return nil, false
+	}
 	if err != nil {
 		s.log.Error("careers board", "error", err)
 		s.message(w, http.StatusInternalServerError, nil, "Something went wrong", "This page could not be loaded. Please try again in a moment.")
@@ -268,24 +301,17 @@ func (s *Site) posting(w http.ResponseWriter, r *http.Request) (*api.BoardSnapsh
 		return nil, nil, false
 	}
 	id := strings.ToLower(r.PathValue("posting"))
-	for i, p := range snap.Postings {
-		if p.ID == id {
+	for i := range snap.Info {
+		if snap.Info[i].ID == id {
 			return snap, &snap.Info[i], true
 		}
 	}
-	if ashby.IsUUID(id) {
-		p, err := api.JobPostings.Get(r.Context(), s.svc.DB, snap.Org.ID, id)
-		if err == nil && p.JobBoardID == snap.Board.ID && p.Status == ashby.PostingPublished && !p.IsListed {
-			job, jerr := api.Jobs.Get(r.Context(), s.svc.DB, snap.Org.ID, p.JobID)
-			if jerr == nil && job.Status == ashby.JobOpen && (p.ApplicationDeadline == nil || p.ApplicationDeadline.After(time.Now())) {
-				info, err := s.svc.PostingInfo(r.Context(), s.svc.DB, snap.Org.ID, p)
-				if err == nil {
-					return snap, info, true
-				}
-			}
-		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.log.Error("careers posting", "error", err)
-		}
+	info, err := s.src.Unlisted(r.Context(), snap, id)
+	if err != nil {
+		s.log.Error("careers posting", "error", err)
+	}
+	if info != nil {
+		return snap, info, true
 	}
 	s.message(w, http.StatusNotFound, snap, "Position not found", "This position is no longer open, or the link is wrong.")
 	return nil, nil, false
@@ -534,7 +560,7 @@ func (s *Site) applyData(w http.ResponseWriter, r *http.Request, snap *api.Board
 			d.UTM = append(d.UTM, webform.Option{Label: k, Value: v})
 		}
 	}
-	if fs, err := s.svc.FileStore(); err == nil {
+	if fs := s.src.Uploads(); fs != nil {
 		d.MaxSize = fmt.Sprintf("%d MB", fs.MaxSize()>>20)
 	}
 	d.Errors = webform.Errors(d.Sections)
@@ -580,7 +606,7 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		s.message(w, http.StatusTooManyRequests, snap, "Too many submissions", "Too many applications were sent from your network just now. Your application was not submitted; please wait a minute and try again.")
 		return
 	}
-	fs, _ := s.svc.FileStore()
+	fs := s.src.Uploads()
 	fileFields := 0
 	for _, e := range forms.Fields(info.ApplicationFormDefinition) {
 		if e.Field.Type == ashby.FieldFile {
@@ -638,22 +664,32 @@ func (s *Site) serveSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hasFile := func(path string) bool { return staged[path] != nil || rejected[path] != nil }
-	sub := api.Submission{JobPostingID: info.ID, Answers: webform.Answers(info.ApplicationFormDefinition, vals, hasFile),
-		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), IdempotencyKey: "careers:" + snap.Board.ID + ":" + key,
-		FallbackSource: "Careers Page"}
+	app := Application{Posting: info, Answers: webform.Answers(info.ApplicationFormDefinition, vals, hasFile),
+		Files: staged, Rejected: rejected, ClientIP: ip, UserAgent: r.UserAgent(), Key: key}
 	utm := ashby.UTMData{Source: vals.Hidden("utm_source"), Campaign: vals.Hidden("utm_campaign"), Medium: vals.Hidden("utm_medium"), Term: vals.Hidden("utm_term"), Content: vals.Hidden("utm_content")}
 	if utm != (ashby.UTMData{}) {
-		sub.UTM = &utm
+		app.UTM = &utm
 	}
-	res, err := s.svc.SubmitApplicationForm(r.Context(), snap.Org.ID, sub)
+	ref, err := s.src.Submit(r.Context(), snap, app)
 	if err != nil {
 		s.submitFailed(w, r, snap, info, vals, staged, err)
 		return
 	}
-	http.Redirect(w, r, s.base+"/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(res.SubmittedFormInstance.ID), http.StatusSeeOther)
+	http.Redirect(w, r, s.base+"/jobs/"+snap.Board.Name+"/"+info.ID+"/application/submitted?ref="+url.QueryEscape(ref), http.StatusSeeOther)
 }
 
 func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.BoardSnapshot, info *ashby.JobPostingInfo, vals webform.Values, staged map[string]*files.Staged, err error) {
+	if errors.Is(err, ErrUnavailable) {
+		s.log.Error("careers: submit application", "error", err)
+		w.Header().Set("Retry-After", "60")
+		s.message(w, http.StatusServiceUnavailable, snap, "Application not submitted", "We could not reach our hiring system, so your application was not submitted. Please try again in a few minutes.")
+		return
+	}
+	if errors.Is(err, ErrUncertain) {
+		s.log.Error("careers: submit application", "error", err)
+		s.message(w, http.StatusBadGateway, snap, "Application not confirmed", "Our hiring system did not confirm that it received your application. It may have arrived: please wait a few minutes before applying again.")
+		return
+	}
 	ae, ok := ashby.AsError(err)
 	if !ok || ae.Status >= 500 {
 		s.log.Error("careers: submit application", "error", err)
@@ -662,7 +698,17 @@ func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.Bo
 	}
 	errs := webform.FieldErrors(ae)
 	d := s.applyData(w, r, snap, info, vals, errs)
-	if len(errs) == 0 {
+	// A problem the form has no field for (or none named) is said above
+	// the form, so that it is never lost.
+	shown := 0
+	for _, sec := range d.Sections {
+		for _, f := range sec.Fields {
+			if errs[f.Path] != "" {
+				shown++
+			}
+		}
+	}
+	if shown < len(errs) || len(errs) == 0 {
 		d.FormError = ae.Message
 	}
 	if len(staged) > 0 {
@@ -682,13 +728,8 @@ func (s *Site) serveSubmitted(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ref := r.URL.Query().Get("ref")
-	if !ashby.IsUUID(ref) {
-		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
-		return
-	}
-	sub, err := api.FormSubmissions.Get(r.Context(), s.svc.DB, snap.Org.ID, strings.ToLower(ref))
-	if err != nil || sub.JobPostingID != info.ID {
+	ref, found := s.src.Confirmation(r.Context(), snap, info.ID, r.URL.Query().Get("ref"))
+	if !found {
 		s.message(w, http.StatusNotFound, snap, "Application not found", "We could not find this application confirmation.")
 		return
 	}

@@ -31,7 +31,7 @@ type postedForm struct {
 }
 
 // readForm reads a posted apply form.
-func readForm(ctx context.Context, fs *files.Store, r *http.Request, maxBody int64) (*postedForm, error) {
+func readForm(ctx context.Context, fs Uploads, r *http.Request, maxBody int64) (*postedForm, error) {
 	form, err := readParts(ctx, fs, r, maxBody)
 	if err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func readForm(ctx context.Context, fs *files.Store, r *http.Request, maxBody int
 	return form, nil
 }
 
-func readParts(ctx context.Context, fs *files.Store, r *http.Request, maxBody int64) (*postedForm, error) {
+func readParts(ctx context.Context, fs Uploads, r *http.Request, maxBody int64) (*postedForm, error) {
 	vals := webform.Values{}
 	tooLong := map[string]bool{}
 	staged := map[string]*files.Staged{}

@@ -64,7 +64,7 @@ func newTHSite(t *testing.T, db *store.DB) *thSite {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.UseFiles(svc, fs)
+	svc.Files = fs
 	boards := jobboard.New(svc, jobboard.Options{})
 	t.Cleanup(func() { boards.Close() })
 	site, err := New(svc, boards, Options{Burst: -1})

@@ -164,6 +164,40 @@ func (st *Staged) Remove() {
 // types it from its content and scans it. It returns *Rejected for files
 // that must not be kept. The caller removes the staged file.
 func (s *Store) Stage(ctx context.Context, r io.Reader, name string, limit int64) (*Staged, error) {
+	return stage(ctx, s.cfg, r, name, limit)
+}
+
+// Stager checks uploads as a Store does (size, type, malware scan) and
+// stages them in temporary files, for a program that forwards files
+// rather than keeps them (ashlar careers in front of an upstream API). It
+// needs no database.
+type Stager struct{ cfg Config }
+
+// NewStager returns a Stager with cfg's MaxSize, Allowed, Scanner,
+// TempDir and Log (the same defaults as New); the rest is unused.
+func NewStager(cfg Config) *Stager {
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = DefaultMaxSize
+	}
+	if len(cfg.Allowed) == 0 {
+		cfg.Allowed = DefaultAllowed
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Stager{cfg: cfg}
+}
+
+// MaxSize is the per-file size limit.
+func (s *Stager) MaxSize() int64 { return s.cfg.MaxSize }
+
+// Stage is Store.Stage.
+func (s *Stager) Stage(ctx context.Context, r io.Reader, name string, limit int64) (*Staged, error) {
+	return stage(ctx, s.cfg, r, name, limit)
+}
+
+func stage(ctx context.Context, cfg Config, r io.Reader, name string, limit int64) (*Staged, error) {
+	s := struct{ cfg Config }{cfg}
 	if limit <= 0 || limit > s.cfg.MaxSize {
 		limit = s.cfg.MaxSize
 	}

@@ -289,7 +289,11 @@ func TestCSRF(t *testing.T) {
 
 func TestSignInRateLimits(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		f := newFixture(t, db, webapp.Options{})
+		// One token a minute per IP after the burst of 20: the bucket
+		// cannot refill while this test runs, however slow the machine
+		// (argon2id under the race detector takes seconds an attempt on
+		// a loaded one).
+		f := newFixture(t, db, webapp.Options{SignInPerMinute: 1})
 		g := f.newOrg("Acme")
 		b := f.browser()
 		b.get("/app/signin")

@@ -66,7 +66,7 @@ func main() {
 	check(err)
 	st, err := files.New(db, files.Config{Blobs: disk, BaseURL: "http://bench", Log: quiet})
 	check(err)
-	api.UseFiles(srv.Service, st)
+	srv.Service.Files = st
 	acc := accounts.New(db, accounts.Options{})
 	app, err := webapp.New(ctx, webapp.Options{Service: srv.Service, API: srv.API, Accounts: acc, BaseURL: "http://bench", Log: quiet})
 	check(err)

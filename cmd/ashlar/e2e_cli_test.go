@@ -145,6 +145,8 @@ func TestE2ECommandConventions(t *testing.T) {
 		// A warehouse or inbox that cannot be opened (a directory).
 		"sync":   {"--into", dir, "--api-key", "k", "--base-url", "http://127.0.0.1:1"},
 		"listen": {"--db", dir, "--secret", "s", "--exec", "true"},
+		// An address that cannot be listened on.
+		"careers": {"--board", "acme", "--api-key", "k", "--upstream", "http://127.0.0.1:1", "--cache-dir", filepath.Join(dir, "careers-cache"), "--addr", "127.0.0.1:99999"},
 		// No database: these fail when their output cannot be written.
 		"endpoints":  {"stdout=/dev/full"},
 		"config-doc": {"stdout=/dev/full"},

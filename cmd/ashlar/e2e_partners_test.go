@@ -203,6 +203,20 @@ func listStarts(t *testing.T, c *client.Client, appID string) []ashby.Assessment
 	return starts
 }
 
+// settleCalls waits until no partner call of the organization is pending.
+// Calls are decided in the transaction of the change that causes them, so
+// once none is pending every call decided so far has been made (and any
+// retry would keep its call pending): the fake partner's hits are final
+// and an absence can be asserted without guessing a delay.
+func settleCalls(t *testing.T, c *client.Client) {
+	t.Helper()
+	waitUntil(t, "every partner call to finish", 30*time.Second, func() bool {
+		var pending []partner.Call
+		must(t, c, "partnerIntegration.listCalls", map[string]any{"status": "pending"}, &pending)
+		return len(pending) == 0
+	})
+}
+
 // waitStart waits until the application's only start leaves Pending (and
 // any cancellation asked for is settled) and returns it.
 func waitStart(t *testing.T, c *client.Client, appID string) ashby.AssessmentStart {
@@ -377,7 +391,7 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		// A completed assessment is not cancelled when the application
 		// leaves the stage.
 		must(t, c, "application.changeStage", map[string]any{"applicationId": app.ID, "interviewStageId": f.stageByTyp["Offer"].ID}, nil)
-		time.Sleep(700 * time.Millisecond)
+		settleCalls(t, c)
 		if n := len(fp.calls("assessment.cancel")); n != 0 {
 			t.Fatalf("%d cancellations of a completed assessment", n)
 		}
@@ -406,7 +420,7 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		must(t, partnerClient, "assessment.update", map[string]any{"assessment_id": st3.AssessmentID, "timestamp": time.Now().UnixMilli(),
 			"cancelled_reason": datum("reason", "Reason", "string", "Candidate withdrew")}, nil)
 		must(t, c, "application.changeStage", map[string]any{"applicationId": app3.ID, "interviewStageId": f.stageByTyp["Archived"].ID, "archiveReasonId": f.reasons[0].ID}, nil)
-		time.Sleep(700 * time.Millisecond)
+		settleCalls(t, c)
 		if n := len(fp.calls("assessment.cancel")); n != 1 {
 			t.Fatalf("%d cancellations, want only the earlier one", n)
 		}
@@ -439,7 +453,7 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		before := len(fp.calls("assessment.start"))
 		must(t, c, "application.changeStage", map[string]any{"applicationId": app5.ID, "interviewStageId": stage.ID}, nil)
 		st5 := waitStart(t, c, app5.ID)
-		time.Sleep(300 * time.Millisecond)
+		settleCalls(t, c)
 		if st5.Status != ashby.AssessmentStartAlreadyAssessed || st5.Assessment != nil || len(fp.calls("assessment.start")) != before+1 {
 			t.Fatalf("409: %+v, %d requests", st5, len(fp.calls("assessment.start"))-before)
 		}
@@ -455,7 +469,7 @@ func TestE2EAssessmentPartner(t *testing.T) {
 		before = len(fp.calls("assessment.start"))
 		must(t, c, "application.changeStage", map[string]any{"applicationId": app6.ID, "interviewStageId": stage.ID}, nil)
 		st6 := waitStart(t, c, app6.ID)
-		time.Sleep(300 * time.Millisecond)
+		settleCalls(t, c)
 		if st6.Status != ashby.AssessmentStartRejected || st6.Message != "This candidate has no verified email address" || len(fp.calls("assessment.start")) != before+1 {
 			t.Fatalf("422: %+v", st6)
 		}

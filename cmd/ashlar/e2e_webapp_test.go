@@ -27,7 +27,9 @@ type webClient struct {
 
 func newWebClient(t *testing.T, base string) *webClient {
 	jar, _ := cookiejar.New(nil)
-	return &webClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+	// A sign-in hashes with argon2id, which the race detector slows
+	// several times over: a loaded machine needs more than a few seconds.
+	return &webClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 2 * time.Minute,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -263,8 +263,11 @@ func TestE2EWebhookHireFanOut(t *testing.T) {
 		c := srv.Client(key)
 		rc := newHookReceiver(t)
 		f := newFixture(t, c)
+		settings := map[string]string{}
 		for _, typ := range []string{"applicationSubmit", "applicationUpdate", "candidateStageChange", "candidateHire", "jobCreate"} {
-			must(t, c, "webhook.create", map[string]any{"webhookType": typ, "requestUrl": rc.URL + "/" + typ, "secretToken": "s-" + typ}, nil)
+			var w ashby.WebhookSetting
+			must(t, c, "webhook.create", map[string]any{"webhookType": typ, "requestUrl": rc.URL + "/" + typ, "secretToken": "s-" + typ}, &w)
+			settings[typ] = w.ID
 		}
 		var cand ashby.Candidate
 		must(t, c, "candidate.create", map[string]any{"name": "Grace Hopper", "email": "grace@example.com"}, &cand)
@@ -299,9 +302,22 @@ func TestE2EWebhookHireFanOut(t *testing.T) {
 			t.Fatalf("the four events share webhookActionIds: %v", ids)
 		}
 		// The job was created before any setting existed: no jobCreate.
-		time.Sleep(300 * time.Millisecond)
-		if n := len(rc.hits("jobCreate")); n != 0 {
-			t.Fatalf("%d jobCreate deliveries for a job created before the webhook", n)
+		// Events fan out in commit order, so once a job created now has
+		// its delivery, the fixture's job was decided earlier, and its
+		// delivery, had it one, would be listed (pending or not).
+		var later ashby.Job
+		must(t, c, "job.create", map[string]any{"title": "Later", "teamId": f.job.DepartmentID, "locationId": f.job.LocationID}, &later)
+		waitUntil(t, "the later job's jobCreate", 15*time.Second, func() bool { return len(rc.hits("jobCreate")) >= 1 })
+		var ds []webhook.Delivery
+		must(t, c, "webhook.listDeliveries", map[string]any{"webhookId": settings["jobCreate"]}, &ds)
+		events := 0 // the setting's ping is listed too
+		for _, d := range ds {
+			if d.Action == "jobCreate" {
+				events++
+			}
+		}
+		if events != 1 || len(rc.hits("jobCreate")) != 1 || !strings.Contains(string(rc.hits("jobCreate")[0].Body), later.ID) {
+			t.Fatalf("%d jobCreate deliveries (%d received), want only the later job's", events, len(rc.hits("jobCreate")))
 		}
 	})
 }
@@ -469,9 +485,19 @@ func TestE2EWebhookCrash(t *testing.T) {
 			}()
 		}
 		rnd := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+		ackedNow := func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(acked)
+		}
 		const kills = 4
 		for k := range kills {
-			time.Sleep(time.Duration(300+rnd.IntN(1200)) * time.Millisecond)
+			// Kill only once the (re)started server has acknowledged a few
+			// writes, then at a random moment: on a slow machine a fixed
+			// delay could kill it before it ever answered.
+			before := ackedNow()
+			waitUntil(t, "writes acknowledged by the restarted server", 60*time.Second, func() bool { return ackedNow() >= before+5 })
+			time.Sleep(time.Duration(rnd.IntN(600)) * time.Millisecond)
 			mu.Lock()
 			srv.Kill()
 			n := len(acked)
@@ -482,12 +508,11 @@ func TestE2EWebhookCrash(t *testing.T) {
 			srv.Restart()
 			mu.Unlock()
 		}
-		time.Sleep(500 * time.Millisecond)
+		before := ackedNow()
+		waitUntil(t, "writes acknowledged after the last restart", 60*time.Second, func() bool { return ackedNow() >= before+5 })
 		close(stop)
 		writers.Wait()
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
+		n := ackedNow()
 		if n < 20 {
 			t.Fatalf("only %d writes were acknowledged; the test did not exercise much", n)
 		}

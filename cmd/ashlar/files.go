@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/files"
 	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/server"
@@ -79,7 +78,7 @@ func startFiles(ctx context.Context, e *env, srv *server.Server, c filesConfig, 
 	if err != nil {
 		return err
 	}
-	api.UseFiles(srv.Service, st)
+	srv.Service.Files = st
 	st.Routes(srv.Mux)
 	return registerFileSweep(srv, st)
 }

@@ -61,6 +61,7 @@ func commands() []*command {
 		partnerCommand(),
 		syncCommand(),
 		listenCommand(),
+		careersCommand(),
 		endpointsCommand(),
 		versionCommand(),
 		configDocCommand(),
@@ -222,8 +223,8 @@ const defaultDB = "./ashlar.db"
 // envVar is the environment variable that sets a flag of a command, or
 // "". Every serve flag has one (ASHLAR_ and the flag's name); of the other
 // commands' flags, --db, and --base-url where a command prints links to
-// the server (so that they match serve's); sync and listen name theirs in
-// toolEnv (sync.go).
+// the server (so that they match serve's); sync, listen and careers name
+// theirs in toolEnv (sync.go).
 func envVar(cmd, flagName string) string {
 	if v, ok := envAliases[flagName]; ok && cmd == "serve" {
 		return v

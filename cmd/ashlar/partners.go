@@ -61,7 +61,7 @@ func (c *partnerConfig) check() error {
 // queue and the periodic sync of assessment types.
 func startPartners(srv *server.Server, c partnerConfig, demo bool) error {
 	client := partner.NewClient(partner.ClientConfig{Timeout: c.Timeout, AllowPrivate: c.AllowPrivate || demo})
-	api.SetPartnerClient(client)
+	srv.Service.Partners = client
 	feeds := jobboard.NewFeeds(srv.Service, jobboard.FeedOptions{Refresh: c.FeedRefresh, Log: srv.Log})
 	feeds.Routes(srv.Mux)
 	feeds.Start()
@@ -313,7 +313,6 @@ func runPartner(ctx context.Context, e *env, sub string, args []string) error {
 		fmt.Fprintln(out, "deleted partner integration", pos[0])
 		return nil
 	case "sync":
-		api.SetPartnerClient(partner.NewClient(partner.ClientConfig{AllowPrivate: envBool(e, "ASHLAR_PARTNER_ALLOW_PRIVATE")}))
 		var p ashby.PartnerIntegration
 		if err := invoke("partnerIntegration.sync", map[string]any{"partnerIntegrationId": pos[0]}, &p); err != nil {
 			return err
@@ -367,7 +366,11 @@ func orgInvoker(ctx context.Context, e *env, db *store.DB, slug, title string) (
 	if err != nil {
 		return nil, err
 	}
-	table := api.New(db, e.getenv("ASHLAR_BASE_URL"), nil).API()
+	svc := api.New(db, e.getenv("ASHLAR_BASE_URL"), nil)
+	// partner sync calls the partner from this process, under the
+	// server's setting for private addresses.
+	svc.Partners = partner.NewClient(partner.ClientConfig{AllowPrivate: envBool(e, "ASHLAR_PARTNER_ALLOW_PRIVATE")})
+	table := svc.API()
 	call := &rpc.Call{Principal: &rpc.Principal{OrgID: org.ID, KeyTitle: title, KeyCreated: time.Now(), Permissions: ashby.AllPermissions}, RequestID: "cli"}
 	return func(endpoint string, req, out any) error {
 		raw, err := table.Invoke(ctx, call, endpoint, req)

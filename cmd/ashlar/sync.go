@@ -32,6 +32,9 @@ var toolEnv = map[string]map[string]string{
 	"sync": {"base-url": "ASHBY_BASE_URL", "api-key": "ASHBY_API_KEY", "into": "ASHLAR_SYNC_INTO"},
 	"listen": {"addr": "ASHLAR_LISTEN_ADDR", "db": "ASHLAR_LISTEN_DB", "secret": "ASHBY_WEBHOOK_SECRET",
 		"previous-secret": "ASHBY_WEBHOOK_PREVIOUS_SECRET", "nats-url": "NATS_URL"},
+	"careers": {"upstream": "ASHBY_BASE_URL", "api-key": "ASHBY_API_KEY", "board": "ASHLAR_CAREERS_BOARD", "addr": "ASHLAR_CAREERS_ADDR",
+		"base-url": "ASHLAR_CAREERS_BASE_URL", "cache-dir": "ASHLAR_CAREERS_CACHE_DIR", "webhook-secret": "ASHBY_WEBHOOK_SECRET",
+		"trusted-proxies": "ASHLAR_CAREERS_TRUSTED_PROXIES"},
 }
 
 // onCommandLine reports whether a flag was given as an argument (not by

@@ -23,7 +23,7 @@ func runCLI(args []string, envv map[string]string) (stdout, stderr string, code 
 
 func TestToolCommandsConventions(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range []string{"sync", "listen"} {
+	for _, cmd := range []string{"sync", "listen", "careers"} {
 		out, _, code := runCLI([]string{cmd, "--help"}, nil)
 		if code != 0 || !strings.Contains(out, "Usage: ashlar "+cmd) || !strings.Contains(out, "Flags:") {
 			t.Errorf("%s --help: exit %d, stdout %q", cmd, code, out)
@@ -43,6 +43,11 @@ func TestToolCommandsConventions(t *testing.T) {
 		{[]string{"listen", "--exec", "true"}, "secret token"},
 		{[]string{"listen", "--secret", "s"}, "exactly one of --exec, --forward, --nats"},
 		{[]string{"listen", "--secret", "s", "--exec", "true", "--nats", "x"}, "exactly one"},
+		{[]string{"careers", "--api-key", "k"}, "--board"},
+		{[]string{"careers", "--board", "Not A Slug"}, "--board"},
+		{[]string{"careers", "--board", "acme"}, "give the API key"},
+		{[]string{"careers", "--board", "acme", "--upstream", "ftp://x"}, "--upstream"},
+		{[]string{"careers", "--board", "acme", "--max-upload-size", "lots"}, "--max-upload-size"},
 	} {
 		var errOut bytes.Buffer
 		err := run(context.Background(), &env{stdout: &bytes.Buffer{}, stderr: &errOut, getenv: func(string) string { return "" }}, c.args)

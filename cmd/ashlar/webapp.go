@@ -13,6 +13,7 @@ import (
 	"github.com/ashlarhq/ashlar/accounts"
 	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/demo"
+	"github.com/ashlarhq/ashlar/jobqueue"
 	"github.com/ashlarhq/ashlar/server"
 	"github.com/ashlarhq/ashlar/store"
 	"github.com/ashlarhq/ashlar/webapp"
@@ -58,23 +59,18 @@ func startWebApp(ctx context.Context, srv *server.Server, c webAppConfig, baseUR
 		return err
 	}
 	app.Routes(srv.Mux)
-	pctx, stop := context.WithCancel(context.Background())
-	go func() {
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			if err := acc.Prune(pctx); err != nil && pctx.Err() == nil {
+	// Ended sessions and sign-in links are pruned hourly, by one process
+	// for all of them: a periodic job of the server's queue.
+	return srv.Jobs.Register(jobqueue.Kind{
+		Name: "accounts.prune", Every: time.Hour, Timeout: 10 * time.Minute, MaxAttempts: 1,
+		Handler: jobqueue.Handler{Work: func(ctx context.Context, j *jobqueue.Job) jobqueue.Result {
+			if err := acc.Prune(ctx); err != nil {
 				srv.Log.Warn("prune sessions", "error", err)
+				return jobqueue.Result{State: jobqueue.Failed, Outcome: "error", Err: err.Error()}
 			}
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	srv.OnShutdown(func(context.Context) error { stop(); return nil })
-	return nil
+			return jobqueue.Result{State: jobqueue.Succeeded, Outcome: "success"}
+		}},
+	})
 }
 
 // demoAdminEmail is the demo organization's Organization Admin (seeded by
