@@ -212,6 +212,9 @@ func (s *Service) touchKey(ctx context.Context, k *store.APIKey) error {
 // The organization's settings kept in orgs.settings.
 type orgSettings struct {
 	Timezone string `json:"timezone,omitempty"`
+	// ConfirmationTemplateID is the organization's default application
+	// confirmation (docs/email.md).
+	ConfirmationTemplateID string `json:"applicationConfirmationEmailTemplateId,omitempty"`
 }
 
 // OrgTimezone is the organization's time zone (UTC when unset).
@@ -237,12 +240,15 @@ func (s *Service) organizationInfo(ctx context.Context, c *rpc.Call, _ *emptyReq
 	if st.Timezone == "" {
 		st.Timezone = "UTC"
 	}
-	return rpc.Value(&ashby.Organization{ID: o.ID, Slug: o.Slug, Name: o.Name, Timezone: st.Timezone, CreatedAt: ashby.NewTime(o.CreatedAt)}), nil
+	return rpc.Value(&ashby.Organization{ID: o.ID, Slug: o.Slug, Name: o.Name, Timezone: st.Timezone, CreatedAt: ashby.NewTime(o.CreatedAt),
+		ApplicationConfirmationEmailTemplateID: st.ConfirmationTemplateID}), nil
 }
 
 type organizationUpdateRequest struct {
 	Name     *string `json:"name,omitempty"`
 	Timezone *string `json:"timezone,omitempty" doc:"An IANA time zone name, e.g. Europe/Berlin."`
+	// ApplicationConfirmationEmailTemplateID sets the default confirmation.
+	ApplicationConfirmationEmailTemplateID *string `json:"applicationConfirmationEmailTemplateId,omitempty" doc:"The communication template confirming applications whose posting names none (\"\": Ashlar's own text)."`
 }
 
 func (s *Service) organizationUpdate(ctx context.Context, c *rpc.Call, req *organizationUpdateRequest) (rpc.Result[ashby.Organization], error) {
@@ -275,6 +281,27 @@ func (s *Service) organizationUpdate(ctx context.Context, c *rpc.Call, req *orga
 					}
 					settings["timezone"] = to
 					changed["timezone"] = ashby.AuditChange{From: from, To: to}
+				}
+			}
+			if req.ApplicationConfirmationEmailTemplateID != nil {
+				id := strings.ToLower(strings.TrimSpace(*req.ApplicationConfirmationEmailTemplateID))
+				if id != "" {
+					if err := checkConfirmationTemplate(ctx, tx, c.Org(), id, "applicationConfirmationEmailTemplateId"); err != nil {
+						return err
+					}
+				}
+				to, _ := json.Marshal(id)
+				from := settings["applicationConfirmationEmailTemplateId"]
+				if from == nil {
+					from = json.RawMessage(`""`)
+				}
+				if string(from) != string(to) {
+					if id == "" {
+						delete(settings, "applicationConfirmationEmailTemplateId")
+					} else {
+						settings["applicationConfirmationEmailTemplateId"] = to
+					}
+					changed["applicationConfirmationEmailTemplateId"] = ashby.AuditChange{From: from, To: to}
 				}
 			}
 			name = *n

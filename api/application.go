@@ -400,7 +400,7 @@ func (s *Service) applicationList(ctx context.Context, c *rpc.Call, req *applica
 
 type archiveEmailInput struct {
 	CommunicationTemplateID ashby.ID    `json:"communicationTemplateId" required:"true"`
-	SendAt                  *ashby.Time `json:"sendAt,omitempty"`
+	SendAt                  *ashby.Time `json:"sendAt,omitempty" doc:"When to send it; default 09:32 the next morning in the organization's time zone; a time past is now."`
 }
 
 type applicationChangeStageRequest struct {
@@ -423,9 +423,10 @@ func (s *Service) applicationChangeStage(ctx context.Context, c *rpc.Call, req *
 	if err != nil {
 		return rpc.Result[ashby.Application]{}, err
 	}
-	if req.ArchiveEmail != nil {
-		// Ashlar sends no email: the stage change stands, the email does not
-		// go out, and the caller is told (a partial success, as Ashby words it).
+	if req.ArchiveEmail != nil && !s.Mail.Sending() {
+		// No SMTP server is configured: the stage change stands and the
+		// email is recorded as not sent; the caller is told (a partial
+		// success, as Ashby words it).
 		c.Warn("archive_email_not_sent")
 	}
 	return rpc.Value(app), nil
@@ -522,6 +523,13 @@ func (s *Service) ChangeStage(ctx context.Context, tx *store.Tx, org, appID, sta
 	}
 	if err := emit(ctx, tx, org, "candidateStageChange", data); err != nil {
 		return nil, err
+	}
+	if archived && archiveEmail != nil {
+		// In the stage change's transaction: an email that cannot be made
+		// refuses the change, as in Ashby.
+		if err := s.archiveEmail(ctx, tx, org, app, actorID, archiveEmail); err != nil {
+			return nil, err
+		}
 	}
 	return app, emit(ctx, tx, org, "applicationUpdate", data)
 }

@@ -275,6 +275,9 @@ func (s *Service) SubmitApplicationForm(ctx context.Context, org string, in Subm
 				return err
 			}
 			sub.ApplicationID, sub.NewApplication = app.ID, true
+			if err := s.confirmApplication(ctx, tx, org, posting, cand, app); err != nil {
+				return err
+			}
 		}
 		sub.CandidateID = cand.ID
 		return FormSubmissions.Put(ctx, tx, org, sub)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/email"
 	"github.com/ashlarhq/ashlar/rpc"
 	"github.com/ashlarhq/ashlar/sanitize"
 	"github.com/ashlarhq/ashlar/store"
@@ -543,9 +544,9 @@ func (s *Service) candidateAnonymize(ctx context.Context, c *rpc.Call, req *cand
 			}
 		}
 		// What other categories keep of the candidate's own: form answers,
-		// files, partners' assessment records, take-home work.
+		// files, partners' assessment records, take-home work, emails.
 		for _, f := range []func(ctx context.Context, tx *store.Tx, org, candidateID string) error{
-			anonymizeSubmissions, s.anonymizeFiles, assessmentsOnAnonymize, anonymizeTakeHomes,
+			anonymizeSubmissions, s.anonymizeFiles, assessmentsOnAnonymize, anonymizeTakeHomes, email.DeleteCandidate,
 		} {
 			if err := f(ctx, tx, c.Org(), cand.ID); err != nil {
 				return err

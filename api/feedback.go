@@ -20,6 +20,12 @@ func init() { register((*Service).feedbackEndpoints) }
 
 const defaultFormKey = "default"
 
+// FeedbackLink is an interview event's feedbackLink: the web app's page
+// where its interviewers give their feedback (package webapp).
+func FeedbackLink(baseURL, eventID string) string {
+	return baseURL + "/app/interviews/" + eventID + "/feedback"
+}
+
 // FeedbackForms: Unique = "default" for the organization's default form
 // (so there is at most one); Ref = the interview a form was made for;
 // Search = title.
@@ -416,7 +422,7 @@ func (s *Service) feedbackRequestCreate(ctx context.Context, c *rpc.Call, req *f
 		now := s.now()
 		ev := ashby.InterviewEvent{ID: ashby.NewID(), InterviewID: iv.ID, InterviewScheduleID: sched.ID, InterviewerUserIDs: []string{user.ID},
 			Interviewers: []ashby.EventInterviewer{{User: *user, IsFeedbackRequired: true}}, CreatedAt: now, UpdatedAt: now, StartTime: now, EndTime: now}
-		ev.FeedbackLink = s.BaseURL + "/interview-briefings/" + ev.ID + "/feedback"
+		ev.FeedbackLink = FeedbackLink(s.BaseURL, ev.ID)
 		sched.InterviewEvents = append(sched.InterviewEvents, ev)
 		if err := s.insertSchedule(ctx, tx, c, app, sched); err != nil {
 			return err

@@ -344,7 +344,7 @@ func (s *Service) buildEvent(ctx context.Context, tx *store.Tx, c *rpc.Call, app
 		ev = &cp
 	}
 	ev.UpdatedAt, ev.StartTime, ev.EndTime = now, in.StartTime, in.EndTime
-	ev.FeedbackLink = s.BaseURL + "/interview-briefings/" + ev.ID + "/feedback"
+	ev.FeedbackLink = FeedbackLink(s.BaseURL, ev.ID)
 	if len(in.ExtraData) > 0 {
 		ev.ExtraData = nullToNil(in.ExtraData)
 	}

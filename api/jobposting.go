@@ -443,9 +443,9 @@ type jobPostingUpdateRequest struct {
 	SuppressDescriptionClosing    *bool             `json:"suppressDescriptionClosing,omitempty"`
 	Description                   *descriptionInput `json:"description,omitempty" doc:"The description body as HTML; h1–h6, p, b, i, u, a, ul, ol, li, code and pre are kept."`
 	IncludeUnpublishedJobPostings bool              `json:"includeUnpublishedJobPostings,omitempty" doc:"Needed to update a Draft posting."`
-	// Ashby sends confirmation emails from this template; Ashlar sends no
-	// email and accepts it for compatibility.
-	ApplicationConfirmationEmailTemplateID ashby.ID `json:"applicationConfirmationEmailTemplateId,omitempty"`
+	// The template that confirms applications through this posting
+	// (docs/email.md).
+	ApplicationConfirmationEmailTemplateID ashby.ID `json:"applicationConfirmationEmailTemplateId,omitempty" doc:"The communication template that confirms applications through this posting (by email; its tokens must resolve in a confirmation)."`
 }
 
 // UpdatePosting loads a posting for update, applies fn and saves it.
@@ -495,6 +495,12 @@ func (s *Service) jobPostingUpdate(ctx context.Context, c *rpc.Call, req *jobPos
 			if p.Status == ashby.PostingPublished && sanitize.PlainText(p.DescriptionHTML) == "" {
 				return ashby.InvalidInput("description", "A published posting needs a description")
 			}
+		}
+		if id := string(req.ApplicationConfirmationEmailTemplateID); id != "" {
+			if err := checkConfirmationTemplate(ctx, tx, c.Org(), id, "applicationConfirmationEmailTemplateId"); err != nil {
+				return err
+			}
+			return tx.SetMeta(ctx, c.Org(), JobPostings.Name, p.ID, postingMeta{ConfirmationTemplateID: id})
 		}
 		return nil
 	})

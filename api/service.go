@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
+	"github.com/ashlarhq/ashlar/email"
 	"github.com/ashlarhq/ashlar/files"
 	"github.com/ashlarhq/ashlar/partner"
 	"github.com/ashlarhq/ashlar/rpc"
@@ -34,6 +35,9 @@ type Service struct {
 	// Resolver resolves the hosts of configured URLs when they are saved
 	// (nil: the system's resolver).
 	Resolver webhook.Resolver
+	// Mail records the emails the API sends and hands them to the job
+	// queue; it sends nothing until serve configures SMTP (--smtp-url).
+	Mail *email.Outbox
 	// Files keeps uploaded files (the serve command configures it from
 	// its flags); nil: file endpoints answer 503, and anonymizing or
 	// deleting has no files to remove.
@@ -55,7 +59,7 @@ func New(db *store.DB, baseURL string, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Partners: partner.NewClient(partner.ClientConfig{})}
+	s := &Service{DB: db, BaseURL: strings.TrimRight(baseURL, "/"), Log: log, Mail: email.NewOutbox(db), Partners: partner.NewClient(partner.ClientConfig{})}
 	for _, f := range serviceHooks {
 		f(s)
 	}

@@ -192,9 +192,16 @@ type surveyRequestCreateRequest struct {
 	CandidateID            ashby.ID `json:"candidateId" required:"true"`
 	ApplicationID          ashby.ID `json:"applicationId" required:"true"`
 	SurveyFormDefinitionID ashby.ID `json:"surveyFormDefinitionId" required:"true"`
+	// Ashlar extensions: Ashby's endpoint sends nothing; its web app emails
+	// the link when a person sends a survey.
+	SendEmail               bool     `json:"sendEmail,omitempty" doc:"Ashlar extension: also email the candidate the survey's link (as Ashby's web app does when a person sends a survey)."`
+	CommunicationTemplateID ashby.ID `json:"communicationTemplateId,omitempty" doc:"Ashlar extension, with sendEmail: the email's template; it may use {{survey.link}} (default: Ashlar's own text)."`
 }
 
 func (s *Service) surveyRequestCreate(ctx context.Context, c *rpc.Call, req *surveyRequestCreateRequest) (rpc.Result[ashby.SurveyRequest], error) {
+	if req.CommunicationTemplateID != "" && !req.SendEmail {
+		return rpc.Result[ashby.SurveyRequest]{}, ashby.InvalidInput("communicationTemplateId", "communicationTemplateId is for the email sendEmail asks for")
+	}
 	var row *surveyRequestRow
 	err := s.write(ctx, func(tx *store.Tx) error {
 		form, err := surveyTarget(ctx, tx, c.Org(), string(req.CandidateID), string(req.ApplicationID), string(req.SurveyFormDefinitionID))
@@ -210,7 +217,13 @@ func (s *Service) surveyRequestCreate(ctx context.Context, c *rpc.Call, req *sur
 		if _, err := tx.ExecContext(ctx, `INSERT INTO survey_request_links (request_id, org_id) VALUES ($1, $2)`, id, c.Org()); err != nil {
 			return fmt.Errorf("survey request link: %w", err)
 		}
-		return SurveyRequests.Put(ctx, tx, c.Org(), row)
+		if err := SurveyRequests.Put(ctx, tx, c.Org(), row); err != nil {
+			return err
+		}
+		if req.SendEmail {
+			return s.surveyEmail(ctx, tx, c, req, row.SurveyURL)
+		}
+		return nil
 	})
 	if err != nil {
 		return rpc.Result[ashby.SurveyRequest]{}, err

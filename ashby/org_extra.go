@@ -59,4 +59,7 @@ type Organization struct {
 	Name      string `json:"name"`
 	Timezone  string `json:"timezone" doc:"IANA time zone the web app shows dates in, e.g. Europe/Berlin (default UTC)."`
 	CreatedAt Time   `json:"createdAt"`
+	// ApplicationConfirmationEmailTemplateID confirms applications whose
+	// posting names no template ("" : Ashlar's own text).
+	ApplicationConfirmationEmailTemplateID string `json:"applicationConfirmationEmailTemplateId,omitempty"`
 }

@@ -4,6 +4,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,6 +31,9 @@ type Demo struct {
 	Org  *store.Org
 	// Size scales how many candidates are created (1 = the default).
 	Candidates int
+	// Files keeps a file and returns its handle, for resumes and other
+	// candidate files; nil when the server keeps no files.
+	Files func(ctx context.Context, uploadContext, name string, content []byte) (string, error)
 
 	Users          []ashby.User
 	Departments    []ashby.Department
@@ -103,6 +107,17 @@ func Seed(ctx context.Context, svc *api.Service, table *rpc.API, candidates int)
 		Org:        org,
 		Candidates: candidates,
 		Stages:     map[string][]ashby.InterviewStage{},
+	}
+	if st, err := svc.FileStore(); err == nil {
+		d.Files = func(ctx context.Context, uploadContext, name string, content []byte) (string, error) {
+			staged, err := st.Stage(ctx, bytes.NewReader(content), name, 0)
+			if err != nil {
+				return "", err
+			}
+			defer staged.Remove()
+			h, err := st.Save(ctx, org.ID, uploadContext, staged)
+			return h.Handle, err
+		}
 	}
 	for _, st := range steps {
 		if err := st.Run(ctx, d); err != nil {

@@ -301,5 +301,7 @@ func (a *API) invoke(ctx context.Context, c *Call, name string, req any) (any, e
 	}
 	c2 := *c
 	c2.Endpoint = e
-	return e.call(WithCall(ctx, &c2), &c2, body)
+	res, err := e.call(WithCall(ctx, &c2), &c2, body)
+	c.warnings = c2.warnings // the caller reads them (Call.Warnings)
+	return res, err
 }

@@ -3,6 +3,7 @@ package webapp
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -15,31 +16,39 @@ type homeData struct {
 	Searched         bool
 	Results          []ashby.Candidate
 	CanSeeCandidates bool
+	Recruiter        bool
 	Jobs             []ashby.Job
+	Review           int
+	Interviews       *interviewsData
 }
 
 func (a *App) home(q *Request) {
-	d := homeData{CanSeeCandidates: slices.Contains(candidateViewers, q.Role())}
+	d := homeData{CanSeeCandidates: slices.Contains(candidateViewers, q.Role()), Recruiter: slices.Contains(recruiters, q.Role())}
 	if d.CanSeeCandidates {
-		d.Query = strings.TrimSpace(q.R.URL.Query().Get("q"))
-		if d.Query != "" {
-			d.Searched = true
-			req := map[string]string{"name": d.Query}
-			if strings.Contains(d.Query, "@") {
-				req = map[string]string{"email": d.Query}
-			}
-			if err := q.Invoke("candidate.search", req, &d.Results); err != nil {
-				q.fail(err)
-				return
-			}
-			if q.Role() == accounts.External {
-				d.Results = slices.DeleteFunc(d.Results, func(c ashby.Candidate) bool { return !creditedTo(&c, q.Session.User.ID) })
-			}
+		// The old home search (?q=) now lives at /app/search.
+		if s := strings.TrimSpace(q.R.URL.Query().Get("q")); s != "" {
+			http.Redirect(q.W, q.R, "/app/search?q="+url.QueryEscape(s), http.StatusSeeOther)
+			return
 		}
 		if _, err := q.List("job.list", map[string]any{"status": []string{"Open"}, "limit": 50}, &d.Jobs); err != nil {
 			q.fail(err)
 			return
 		}
+	}
+	if d.Recruiter {
+		var err error
+		if _, d.Review, err = a.svc.ReviewQueue(q.R.Context(), q.Session.OrgID, "", nil); err != nil {
+			q.fail(err)
+			return
+		}
+	}
+	var err error
+	if d.Interviews, err = a.myInterviews(q); err != nil {
+		q.fail(err)
+		return
+	}
+	if len(d.Interviews.Upcoming) > 5 {
+		d.Interviews.Upcoming = d.Interviews.Upcoming[:5]
 	}
 	q.Render(http.StatusOK, "home", q.newView("Home", "home", d))
 }
@@ -48,43 +57,6 @@ func (a *App) home(q *Request) {
 // user: the candidates an External Recruiter may see.
 func creditedTo(c *ashby.Candidate, userID string) bool {
 	return c.CreditedToUser != nil && c.CreditedToUser.ID == userID
-}
-
-type candidateData struct {
-	C    *ashby.Candidate
-	Apps []ashby.Application
-}
-
-func (a *App) candidate(q *Request) {
-	id, ok := q.id("candidateId")
-	if !ok {
-		return
-	}
-	var c ashby.Candidate
-	if err := q.Invoke("candidate.info", map[string]string{"id": id}, &c); err != nil {
-		q.fail(err)
-		return
-	}
-	if q.Role() == accounts.External && !creditedTo(&c, q.Session.User.ID) {
-		q.notFound()
-		return
-	}
-	d := candidateData{C: &c}
-	for i, appID := range c.ApplicationIDs {
-		if i == 50 {
-			break
-		}
-		var app ashby.Application
-		if err := q.Invoke("application.info", map[string]string{"applicationId": appID}, &app); err != nil {
-			if ae, ok := ashby.AsError(err); ok && strings.HasSuffix(ae.Code, "_not_found") {
-				continue
-			}
-			q.fail(err)
-			return
-		}
-		d.Apps = append(d.Apps, app)
-	}
-	q.Render(http.StatusOK, "candidate", q.newView(c.Name, "candidates", d))
 }
 
 func (a *App) account(q *Request) {

@@ -17,6 +17,7 @@ import (
 // shows.
 type objects struct {
 	key, hook, delivery, posting, board, user, candidate, partner string
+	job, application, event, tag, stage, email                    string
 }
 
 func (g *org) objects(t *testing.T) objects {
@@ -54,6 +55,21 @@ func (g *org) objects(t *testing.T) objects {
 	var c ashby.Candidate
 	g.invoke("candidate.create", map[string]any{"name": "Org Two Candidate", "email": "two@example.com"}, &c)
 	o.candidate = c.ID
+	o.job = job.ID
+	var app ashby.Application
+	g.invoke("application.create", map[string]any{"candidateId": c.ID, "jobId": job.ID}, &app)
+	o.application, o.stage = app.ID, app.CurrentInterviewStage.ID
+	sched, _ := g.scheduleFor(app, g.admin)
+	o.event = sched.InterviewEvents[0].ID
+	var tag ashby.CandidateTag
+	g.invoke("candidateTag.create", map[string]any{"title": "Org two's tag"}, &tag)
+	g.invoke("candidate.addTag", map[string]any{"candidateId": c.ID, "tagId": tag.ID}, nil)
+	o.tag = tag.ID
+	var e struct {
+		ID string `json:"id"`
+	}
+	g.invoke("candidate.sendEmail", map[string]any{"candidateId": c.ID, "subject": "Org two's secret email", "bodyHtml": "<p>Secret plans</p>"}, &e)
+	o.email = e.ID
 	var pi ashby.PartnerIntegration
 	g.invoke("partnerIntegration.create", map[string]any{"title": "Org two's partner", "baseUrl": "https://partner.example.com/api"}, &pi)
 	o.partner = pi.ID
@@ -76,6 +92,10 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 			"/app/settings/webhooks/deliveries?webhook=" + o.hook,
 			"/app/settings/postings/" + o.posting, "/app/settings/postings/" + o.posting + "/form", "/app/settings/postings/" + o.posting + "/form/preview",
 			"/app/settings/users/" + o.user, "/app/candidates/" + o.candidate,
+			"/app/candidates/" + o.candidate + "/edit", "/app/candidates/" + o.candidate + "/anonymize", "/app/candidates/" + o.candidate + "/files/" + ashby.NewID(),
+			"/app/jobs/" + o.job, "/app/applications/" + o.application + "/archive", "/app/review?job=" + o.job,
+			"/app/interviews/" + o.event + "/feedback", "/app/interviews/" + o.event + "/resume",
+			"/app/emails/" + o.email, "/app/candidates/" + o.candidate + "/email",
 			"/app/settings/webhooks/not-a-uuid", "/app/candidates/..%2f..%2fetc",
 		} {
 			r := b.get(p)
@@ -106,6 +126,18 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 			"/app/settings/partners/" + o.partner + "/enabled":               {"enabled": {"false"}},
 			"/app/settings/partners/" + o.partner + "/delete":                nil,
 			"/app/settings/organization/boards/" + o.board:                   {"color": {"#ff0000"}},
+			"/app/candidates/" + o.candidate + "/notes":                      {"note": {"pwned"}},
+			"/app/candidates/" + o.candidate + "/tags":                       {"newTag": {"pwned"}},
+			"/app/candidates/" + o.candidate + "/tags/" + o.tag + "/remove":  nil,
+			"/app/candidates/" + o.candidate + "/edit":                       {"name": {"Pwned"}},
+			"/app/candidates/" + o.candidate + "/anonymize":                  {"confirm": {"Org Two Candidate"}},
+			"/app/jobs/" + o.job + "/move":                                   {"application": {o.application}, "stage": {o.stage}},
+			"/app/applications/" + o.application + "/archive":                {"reason": {ashby.NewID()}},
+			"/app/applications/" + o.application + "/stage":                  {"stage": {o.stage}},
+			"/app/review/" + o.application:                                   {"action": {"advance"}, "stage": {o.stage}},
+			"/app/interviews/" + o.event + "/feedback":                       {"overall_recommendation": {"4"}},
+			"/app/candidates/" + o.candidate + "/email":                      {"subject": {"Pwned"}, "body": {"pwned"}},
+			"/app/applications/" + o.application + "/survey":                 {"survey": {ashby.NewID()}},
 		} {
 			if r := b.post(path, form); r.status != http.StatusNotFound {
 				t.Errorf("POST %s: %d, want 404\n%s", path, r.status, r.body)
@@ -124,6 +156,15 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 		two.invoke("partnerIntegration.info", map[string]any{"partnerIntegrationId": o.partner}, &pi)
 		var ds []webhook.Delivery
 		two.invoke("webhook.listDeliveries", map[string]any{"webhookId": o.hook}, &ds)
+		var c ashby.Candidate
+		two.invoke("candidate.info", map[string]any{"id": o.candidate}, &c)
+		var notes []ashby.Note
+		two.invoke("candidate.listNotes", map[string]any{"candidateId": o.candidate}, &notes)
+		var fbs []ashby.ApplicationFeedback
+		two.invoke("applicationFeedback.list", map[string]any{"applicationId": o.application}, &fbs)
+		if app := two.app(o.application); c.Name != "Org Two Candidate" || len(c.Tags) != 1 || len(notes) != 0 || len(fbs) != 0 || app.Status != ashby.ApplicationLead {
+			t.Fatalf("organization two's candidate changed: %+v, notes %d, feedback %d, application %s", c, len(notes), len(fbs), app.Status)
+		}
 		if len(keys) != 1 || !h.Enabled || h.RequestURL != "https://hooks.example.com/two" || p.Title != "Org two's posting" || p.Status != "Draft" ||
 			!p.IsListed || len(p.ApplicationFormDefinition.Sections[0].Fields) != 2 || u.GlobalRole != "Organization Admin" || !u.IsEnabled || !pi.Enabled || len(ds) != 1 {
 			t.Fatalf("organization two changed: keys %d, hook %+v, posting %q %s listed=%v, user %s %v, partner %v, deliveries %d",
@@ -140,7 +181,7 @@ func TestOtherOrganizationsObjectsAreNotFound(t *testing.T) {
 				t.Errorf("audit log %s shows organization two's records", q)
 			}
 		}
-		for _, p := range []string{"/app/settings/api-keys", "/app/settings/webhooks", "/app/settings/webhooks/deliveries", "/app/settings/postings", "/app/settings/users", "/app/settings/partners", "/app/settings/organization"} {
+		for _, p := range []string{"/app/settings/api-keys", "/app/settings/webhooks", "/app/settings/webhooks/deliveries", "/app/settings/postings", "/app/settings/users", "/app/settings/partners", "/app/settings/organization", "/app/outbox", "/app/jobs", "/app/review"} {
 			r := b.get(p)
 			if r.status != http.StatusOK || strings.Contains(r.body, "Org two") || strings.Contains(r.body, "hooks.example.com") || strings.Contains(r.body, "two-admin@") {
 				t.Errorf("%s (%d) lists organization two's objects", p, r.status)

@@ -11,6 +11,9 @@ var (
 	admins            = []accounts.Role{accounts.Admin}
 	adminsAndElevated = []accounts.Role{accounts.Admin, accounts.Elevated}
 	candidateViewers  = []accounts.Role{accounts.Admin, accounts.Elevated, accounts.External}
+	// recruiters work the pipeline: jobs, stages, the review queue and
+	// the actions on a candidate's page.
+	recruiters = adminsAndElevated
 )
 
 // settingsSections are the admin console's sections, in menu order.
@@ -43,7 +46,37 @@ func (a *App) pages() []page {
 		{pattern: "GET /app/{$}", handle: a.home},
 		{pattern: "GET /app/account", handle: a.account},
 		{pattern: "POST /app/account/password", handle: a.changePassword},
+		{pattern: "GET /app/search", roles: candidateViewers, handle: a.search},
 		{pattern: "GET /app/candidates/{candidateId}", roles: candidateViewers, handle: a.candidate},
+		{pattern: "GET /app/candidates/{candidateId}/files/{fileId}", roles: candidateViewers, handle: a.candidateFile},
+		{pattern: "POST /app/candidates/{candidateId}/notes", roles: recruiters, handle: a.candidateNote},
+		{pattern: "POST /app/candidates/{candidateId}/tags", roles: recruiters, handle: a.candidateTagAdd},
+		{pattern: "POST /app/candidates/{candidateId}/tags/{tagId}/remove", roles: recruiters, handle: a.candidateTagRemove},
+		{pattern: "GET /app/candidates/{candidateId}/edit", roles: recruiters, handle: a.candidateEditForm},
+		{pattern: "POST /app/candidates/{candidateId}/edit", roles: recruiters, handle: a.candidateEdit},
+		{pattern: "POST /app/candidates/{candidateId}/applications", roles: recruiters, handle: a.candidateAddToJob},
+		{pattern: "GET /app/candidates/{candidateId}/email", roles: recruiters, handle: a.composeForm},
+		{pattern: "POST /app/candidates/{candidateId}/email", roles: recruiters, handle: a.compose},
+		{pattern: "GET /app/emails/{emailId}", roles: candidateViewers, handle: a.emailDetail},
+		{pattern: "GET /app/outbox", roles: admins, handle: a.outbox},
+		{pattern: "POST /app/applications/{applicationId}/survey", roles: recruiters, handle: a.sendSurvey},
+		{pattern: "GET /app/candidates/{candidateId}/anonymize", roles: admins, handle: a.anonymizeForm},
+		{pattern: "POST /app/candidates/{candidateId}/anonymize", roles: admins, handle: a.anonymize},
+
+		{pattern: "GET /app/jobs", roles: recruiters, handle: a.jobs},
+		{pattern: "GET /app/jobs/{jobId}", roles: recruiters, handle: a.pipeline},
+		{pattern: "POST /app/jobs/{jobId}/move", roles: recruiters, handle: a.pipelineMove},
+		{pattern: "POST /app/jobs/{jobId}/bulk", roles: recruiters, handle: a.pipelineBulk},
+		{pattern: "POST /app/applications/{applicationId}/stage", roles: recruiters, handle: a.applicationStage},
+		{pattern: "GET /app/applications/{applicationId}/archive", roles: recruiters, handle: a.archiveForm},
+		{pattern: "POST /app/applications/{applicationId}/archive", roles: recruiters, handle: a.archive},
+		{pattern: "GET /app/review", roles: recruiters, handle: a.review},
+		{pattern: "POST /app/review/{applicationId}", roles: recruiters, handle: a.reviewAct},
+
+		{pattern: "GET /app/interviews", handle: a.interviews},
+		{pattern: "GET /app/interviews/{eventId}/feedback", handle: a.feedbackForm},
+		{pattern: "POST /app/interviews/{eventId}/feedback", handle: a.feedbackSubmit},
+		{pattern: "GET /app/interviews/{eventId}/resume", handle: a.interviewResume},
 
 		{pattern: "GET /app/settings/{$}", handle: a.settingsIndex},
 

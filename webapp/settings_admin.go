@@ -308,6 +308,7 @@ func (a *App) userLink(q *Request) {
 type orgData struct {
 	O      ashby.Organization
 	Boards []ashby.JobBoardSettings
+	Emails []ashby.CommunicationTemplate
 }
 
 func (a *App) orgView(q *Request) (*view, bool) {
@@ -329,8 +330,13 @@ func (a *App) orgView(q *Request) (*view, bool) {
 		}
 		d.Boards = append(d.Boards, s)
 	}
+	var err error
+	if _, d.Emails, err = q.archiveChoices(); err != nil {
+		q.fail(err)
+		return nil, false
+	}
 	v := q.newView("Organization", "/app/settings/organization", d)
-	v.values = url.Values{"name": {d.O.Name}, "timezone": {d.O.Timezone}}
+	v.values = url.Values{"name": {d.O.Name}, "timezone": {d.O.Timezone}, "confirmation": {d.O.ApplicationConfirmationEmailTemplateID}}
 	return v, true
 }
 
@@ -342,13 +348,17 @@ func (a *App) organization(q *Request) {
 
 func (a *App) organizationUpdate(q *Request) {
 	req := map[string]any{"name": q.Form.Get("name"), "timezone": strings.TrimSpace(q.Form.Get("timezone"))}
+	if _, ok := q.Form["confirmation"]; ok {
+		req["applicationConfirmationEmailTemplateId"] = idParam(q.Form.Get("confirmation"))
+	}
 	if err := q.Invoke("organization.update", req, nil); err != nil {
 		if !correctable(err) {
 			q.fail(err)
 			return
 		}
 		if v, ok := a.orgView(q); ok {
-			q.Render(http.StatusUnprocessableEntity, "organization", v.withForm(q.Form, err, map[string]string{"name": "name", "timezone": "timezone"}))
+			q.Render(http.StatusUnprocessableEntity, "organization", v.withForm(q.Form, err, map[string]string{"name": "name", "timezone": "timezone",
+				"applicationConfirmationEmailTemplateId": "confirmation"}))
 		}
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ashlarhq/ashlar/api"
 	"github.com/ashlarhq/ashlar/ashby"
 	"github.com/ashlarhq/ashlar/webform"
 )
@@ -165,7 +166,14 @@ type builderRow struct {
 	Entry          ashby.FormEntry
 	TypeLabel      string
 	First, Last    bool
+	// System: the candidate's name and email, which identify them; the
+	// builder neither removes them nor makes them optional.
+	System bool
 }
+
+// systemField reports whether a form field is one of the system fields
+// every application form must ask, and require.
+func systemField(path string) bool { return path == api.SystemName || path == api.SystemEmail }
 
 type builderData struct {
 	P        *ashby.JobPostingInfo
@@ -186,7 +194,8 @@ func (a *App) builderView(q *Request, p *ashby.JobPostingInfo) *view {
 			bs.Title = "Section " + strconv.Itoa(si+1)
 		}
 		for fi, e := range s.Fields {
-			bs.Rows = append(bs.Rows, builderRow{Section: si, Index: fi, Entry: e, TypeLabel: typeLabel(e.Field.Type), First: fi == 0, Last: fi == len(s.Fields)-1})
+			bs.Rows = append(bs.Rows, builderRow{Section: si, Index: fi, Entry: e, TypeLabel: typeLabel(e.Field.Type), First: fi == 0, Last: fi == len(s.Fields)-1,
+				System: systemField(e.Field.Path)})
 		}
 		d.Sections = append(d.Sections, bs)
 	}
@@ -278,13 +287,20 @@ func (a *App) formChange(q *Request) {
 		}
 		fs[fi], fs[to] = fs[to], fs[fi]
 		msg = "Question “" + fs[to].Field.Title + "” moved " + action + "."
-	case "require", "optional":
+	case "require", "optional", "remove":
+		if f := def.Sections[si].Fields[fi]; action != "require" && systemField(f.Field.Path) {
+			q.app.setFlash(q.W, flash{Message: "“" + f.Field.Title + "” identifies the candidate: every application form asks for it, and requires it.", Kind: "error"})
+			http.Redirect(q.W, q.R, "/app/settings/postings/"+id+"/form", http.StatusSeeOther)
+			return
+		}
+		if action == "remove" {
+			title := def.Sections[si].Fields[fi].Field.Title
+			def.Sections[si].Fields = slices.Delete(def.Sections[si].Fields, fi, fi+1)
+			msg = "Question “" + title + "” removed."
+			break
+		}
 		def.Sections[si].Fields[fi].IsRequired = action == "require"
 		msg = "Question “" + def.Sections[si].Fields[fi].Field.Title + "” is now " + map[bool]string{true: "required", false: "optional"}[action == "require"] + "."
-	case "remove":
-		title := def.Sections[si].Fields[fi].Field.Title
-		def.Sections[si].Fields = slices.Delete(def.Sections[si].Fields, fi, fi+1)
-		msg = "Question “" + title + "” removed."
 	default:
 		q.notFound()
 		return

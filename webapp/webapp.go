@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,10 +161,85 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(n*100/of) + "%"
 	},
-	"roleShort": func(r string) string { return accounts.Role(r).Short() },
+	"roleShort":   func(r string) string { return accounts.Role(r).Short() },
+	"customValue": customValue,
+	"datum":       func(d *ashby.Datum) string { return fmt.Sprint(d.Value) },
+	// An HTML note is sanitised again as it is rendered; a plain-text one
+	// is text (its line breaks kept by CSS).
+	"htmlNote": func(content string) bool { return noteTag.MatchString(content) },
+	"notePage": sanitize.NotePage,
+	"bytes": func(n int64) string {
+		switch {
+		case n >= 1<<20:
+			return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+		case n >= 1<<10:
+			return fmt.Sprintf("%d KB", n>>10)
+		}
+		return fmt.Sprintf("%d bytes", n)
+	},
+	// dict makes a map of its string arguments, in pairs (a select's
+	// options); templates range over it in key order.
+	"dict": func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	},
+	"with2": func(v *view, x any) viewAnd { return viewAnd{V: v, X: x} },
+	"archiveFields": func(v *view, reasons []ashby.ArchiveReason, emails []ashby.CommunicationTemplate, prefix string) archiveFieldsData {
+		return archiveFieldsData{V: v, Reasons: reasons, Emails: emails, Prefix: prefix}
+	},
 	// description renders stored description HTML (postings), sanitised
 	// again as it is rendered (sanitize.DescriptionPage).
 	"description": sanitize.DescriptionPage,
+}
+
+// customValue is a custom field's value as text: its label when it has
+// one (a choice), else the value.
+func customValue(f ashby.CustomFieldValue) string {
+	v := f.ValueLabel
+	if v == nil {
+		v = f.Value
+	}
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		if x {
+			return "Yes"
+		}
+		return "No"
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+// noteTag finds the tags an HTML note keeps (sanitize.NoteHTML); a note
+// without any is plain text, whatever angle brackets it holds.
+var noteTag = regexp.MustCompile(`(?i)</?(b|i|u|a|ul|ol|li|code|pre|p|br)(\s[^>]*)?/?>`)
+
+// viewAnd passes a partial template the page's view and a value.
+type viewAnd struct {
+	V *view
+	X any
+}
+
+type archiveFieldsData struct {
+	V       *view
+	Reasons []ashby.ArchiveReason
+	Emails  []ashby.CommunicationTemplate
+	Prefix  string
 }
 
 // prettyJSON indents JSON for reading, keeping its keys in the order sent.
@@ -212,6 +288,10 @@ func (a *App) Routes(mux *http.ServeMux) {
 	// Candidates' profileUrl pointed here before the web app existed.
 	mux.HandleFunc("GET /candidates/{id}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/app/candidates/"+url.PathEscape(r.PathValue("id")), http.StatusMovedPermanently)
+	})
+	// Interview events' feedbackLink pointed here before the feedback page.
+	mux.HandleFunc("GET /interview-briefings/{id}/feedback", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/app/interviews/"+url.PathEscape(r.PathValue("id"))+"/feedback", http.StatusMovedPermanently)
 	})
 	mux.HandleFunc("GET /app/_assets/app.css", a.serveAsset("text/css; charset=utf-8", a.css))
 	js, _ := assets.ReadFile("static/vendor/clipboard-copy-element.js")
@@ -450,6 +530,8 @@ type view struct {
 	Flash     *flash
 	Nav       []navItem
 	Settings  []navItem
+	CanSearch bool // the header's candidate search
+	Search    string
 	D         any
 	Errors    []errorLink
 	FormError string
@@ -589,6 +671,15 @@ func (q *Request) newView(title, section string, d any) *view {
 			v.OrgName = q.org.Name
 		}
 		v.Nav = append(v.Nav, navItem{Label: "Home", URL: "/app/", Current: section == "home"})
+		if slices.Contains(recruiters, v.Role) {
+			v.Nav = append(v.Nav, navItem{Label: "Jobs", URL: "/app/jobs", Current: section == "jobs"},
+				navItem{Label: "Review", URL: "/app/review", Current: section == "review"})
+		}
+		v.Nav = append(v.Nav, navItem{Label: "Interviews", URL: "/app/interviews", Current: section == "interviews"})
+		if slices.Contains(admins, v.Role) {
+			v.Nav = append(v.Nav, navItem{Label: "Outbox", URL: "/app/outbox", Current: section == "outbox"})
+		}
+		v.CanSearch = slices.Contains(candidateViewers, v.Role)
 		if len(settingsNav(v.Role, "")) > 0 {
 			v.Nav = append(v.Nav, navItem{Label: "Settings", URL: "/app/settings/", Current: strings.HasPrefix(section, "/app/settings/")})
 		}

@@ -271,7 +271,7 @@ func TestE2EInterviewsAndFeedback(t *testing.T) {
 			t.Fatalf("schedule: %+v", sched)
 		}
 		e0, e1 := sched.InterviewEvents[0], sched.InterviewEvents[1]
-		if e1.InterviewID != defaultInterview.ID || e0.InterviewID != tech.ID || !strings.HasPrefix(e0.FeedbackLink, srv.URL+"/interview-briefings/"+e0.ID) ||
+		if e1.InterviewID != defaultInterview.ID || e0.InterviewID != tech.ID || e0.FeedbackLink != srv.URL+"/app/interviews/"+e0.ID+"/feedback" ||
 			len(e0.Interviewers) != 2 || !e0.Interviewers[0].IsFeedbackRequired || e0.Interviewers[1].IsFeedbackRequired ||
 			!slices.Equal(e0.InterviewerUserIDs, []string{ada.ID, bob.ID}) || e0.HasSubmittedFeedback {
 			t.Fatalf("events: %+v", sched.InterviewEvents)

@@ -51,6 +51,7 @@ type serveConfig struct {
 	WebApp      webAppConfig
 	Webhooks    webhookConfig
 	Partners    partnerConfig
+	Email       emailConfig
 }
 
 func (c *serveConfig) define(fs *flagSet) {
@@ -78,6 +79,7 @@ func (c *serveConfig) define(fs *flagSet) {
 	c.WebApp.define(fs)
 	c.Webhooks.define(fs)
 	c.Partners.define(fs)
+	c.Email.define(fs)
 }
 
 // check validates the settings before anything is opened or started.
@@ -109,7 +111,7 @@ func (c *serveConfig) check() error {
 	if c.SyncTokenTTL <= 0 {
 		return usageError{"--sync-token-ttl: must be positive"}
 	}
-	for _, check := range []func() error{c.Limits.check, c.Idempotency.check, c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check} {
+	for _, check := range []func() error{c.Limits.check, c.Idempotency.check, c.Files.check, c.Webhooks.check, c.Partners.check, c.WebApp.check, c.Email.check} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -263,6 +265,9 @@ func assemble(ctx context.Context, e *env, c *serveConfig, db *store.DB, log *sl
 	}
 	if err := startInterviewStatuses(srv, c.InterviewStatusInterval); err != nil {
 		return nil, fmt.Errorf("interview statuses: %w", err)
+	}
+	if err := startEmail(e, srv, c.Email); err != nil {
+		return nil, fmt.Errorf("email: %w", err)
 	}
 	return srv, nil
 }
