@@ -285,7 +285,7 @@ func (s *Site) board(w http.ResponseWriter, r *http.Request) (*api.BoardSnapshot
 	}
 	if err != nil {
 		s.log.Error("careers board", "error", err)
-		s.message(w, http.StatusInternalServerError, nil, "Something went wrong", "This page could not be loaded. Please try again in a moment.")
+		s.message(w, webform.FailureStatus(w, err), nil, "Something went wrong", "This page could not be loaded. Please try again in a moment.")
 		return nil, false
 	}
 	if snap == nil {
@@ -696,7 +696,7 @@ func (s *Site) submitFailed(w http.ResponseWriter, r *http.Request, snap *api.Bo
 	ae, ok := ashby.AsError(err)
 	if !ok || ae.Status >= 500 {
 		s.log.Error("careers: submit application", "error", err)
-		s.message(w, http.StatusInternalServerError, snap, "Application not submitted", "We could not save your application because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
+		s.message(w, webform.FailureStatus(w, err), snap, "Application not submitted", "We could not save your application because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
 		return
 	}
 	errs := webform.FieldErrors(ae)

@@ -101,7 +101,7 @@ func (s *Site) takeHomePage(w http.ResponseWriter, r *http.Request) (*api.TakeHo
 	}
 	if err != nil {
 		s.log.Error("take-home page", "error", err)
-		s.takeHomeMessage(w, http.StatusInternalServerError, "", "Something went wrong", "This page could not be loaded. Please try again in a moment.")
+		s.takeHomeMessage(w, webform.FailureStatus(w, err), "", "Something went wrong", "This page could not be loaded. Please try again in a moment.")
 		return nil, false
 	}
 	return p, true
@@ -363,7 +363,7 @@ func (s *Site) takeHomeSubmitFailed(w http.ResponseWriter, r *http.Request, p *a
 		s.takeHomeForm(w, r, http.StatusUnprocessableEntity, p, text, links, []webform.ErrorLink{e}, hadFiles)
 	default:
 		s.log.Error("take-home: submit", "error", err)
-		s.takeHomeMessage(w, http.StatusInternalServerError, p.OrgName, "Submission not sent",
+		s.takeHomeMessage(w, webform.FailureStatus(w, err), p.OrgName, "Submission not sent",
 			"We could not save your work because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
 	}
 }

@@ -360,7 +360,7 @@ func (p *Page) notFound(w http.ResponseWriter) {
 
 func (p *Page) internalError(w http.ResponseWriter, what string, err error) {
 	p.log.Error("survey page: "+what, "error", err)
-	p.message(w, http.StatusInternalServerError, nil, "Something went wrong", "This page could not be loaded because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
+	p.message(w, webform.FailureStatus(w, err), nil, "Something went wrong", "This page could not be loaded because of a problem on our side. Nothing was submitted; please try again in a few minutes.")
 }
 
 // message renders a page with just a heading and a message, branded when

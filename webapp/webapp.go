@@ -788,6 +788,10 @@ func (q *Request) fail(err error) {
 		return
 	}
 	q.app.log.Error("webapp", "path", q.R.URL.Path, "error", err)
+	if status := webform.FailureStatus(q.W, err); status == http.StatusServiceUnavailable {
+		q.message(status, "Temporarily unavailable", "Ashlar cannot reach its database right now. Try again in a few seconds.")
+		return
+	}
 	q.message(http.StatusInternalServerError, "Something went wrong", "The page could not be loaded because of a problem on our side. Try again in a moment.")
 }
 

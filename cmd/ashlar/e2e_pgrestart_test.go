@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -210,6 +211,15 @@ func TestE2EPostgresRestart(t *testing.T) {
 	phase = 1
 	mu.Unlock()
 	waitUntil(t, "503 answers while PostgreSQL is down", time.Minute, count(func() bool { return unavailable >= 20 }))
+	// Pages fail the same way: a survey page reads the database.
+	if resp, err := http.Get(srv.URL + "/surveys/" + ashby.NewID()); err != nil {
+		t.Errorf("survey page while PostgreSQL is down: %v", err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("survey page while PostgreSQL is down: HTTP %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
 	pg.Start()
 	mu.Lock()
 	phase = 2
