@@ -82,8 +82,7 @@ func newMailOrg(t *testing.T, db *store.DB, withSMTP bool) *mailOrg {
 
 func (m *mailOrg) invoke(endpoint string, req, out any) []string {
 	m.t.Helper()
-	c := *m.call
-	raw, err := m.srv.API.Invoke(context.Background(), &c, endpoint, req)
+	raw, warnings, err := m.srv.API.InvokeWithWarnings(context.Background(), m.call, endpoint, req)
 	if err != nil {
 		m.t.Fatalf("%s: %v", endpoint, err)
 	}
@@ -92,7 +91,7 @@ func (m *mailOrg) invoke(endpoint string, req, out any) []string {
 			m.t.Fatal(err)
 		}
 	}
-	return c.Warnings()
+	return warnings
 }
 
 func (m *mailOrg) refused(endpoint string, req any) *ashby.Error {

@@ -50,10 +50,6 @@ type Call struct {
 // scoped by it.
 func (c *Call) Org() string { return c.OrgID }
 
-// Warnings are the warning codes added so far (callers of Invoke read
-// them after the call).
-func (c *Call) Warnings() []string { return c.warnings }
-
 // Warn adds a warning code to a successful response (partial success).
 func (c *Call) Warn(code string) {
 	for _, w := range c.warnings {

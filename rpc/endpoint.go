@@ -247,28 +247,37 @@ func (a *API) Endpoints() []*Endpoint {
 // HTTP but not validation. Seeding, the careers site and the web app use
 // it so that they go through exactly the code API clients do.
 func (a *API) Invoke(ctx context.Context, c *Call, name string, req any) (json.RawMessage, error) {
-	res, err := a.invoke(ctx, c, name, req)
+	raw, _, err := a.InvokeWithWarnings(ctx, c, name, req)
+	return raw, err
+}
+
+// InvokeWithWarnings is Invoke that also returns the response's warnings
+// (a partial success: an email recorded but not sent …). c itself is not
+// written to, so one Call may serve concurrent invocations.
+func (a *API) InvokeWithWarnings(ctx context.Context, c *Call, name string, req any) (json.RawMessage, []string, error) {
+	res, warnings, err := a.invoke(ctx, c, name, req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p, ok := res.(*Page); ok {
 		var buf bytes.Buffer
 		if err := writePage(&buf, p, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return buf.Bytes(), nil
+		return buf.Bytes(), warnings, nil
 	}
 	if raw, ok := res.(json.RawMessage); ok {
-		return raw, nil
+		return raw, warnings, nil
 	}
-	return json.Marshal(res)
+	raw, err := json.Marshal(res)
+	return raw, warnings, err
 }
 
 // InvokeList is Invoke for a list endpoint: it returns the page's items
 // (a JSON array) and the cursor of the next page ("" on the last), for
 // callers that page (the web app's tables).
 func (a *API) InvokeList(ctx context.Context, c *Call, name string, req any) (json.RawMessage, string, error) {
-	res, err := a.invoke(ctx, c, name, req)
+	res, _, err := a.invoke(ctx, c, name, req)
 	if err != nil {
 		return nil, "", err
 	}
@@ -287,21 +296,21 @@ func (a *API) InvokeList(ctx context.Context, c *Call, name string, req any) (js
 	return buf.Bytes(), next, nil
 }
 
-func (a *API) invoke(ctx context.Context, c *Call, name string, req any) (any, error) {
+func (a *API) invoke(ctx context.Context, c *Call, name string, req any) (any, []string, error) {
 	e, ok := a.byName[name]
 	if !ok {
-		return nil, fmt.Errorf("rpc: no endpoint %s", name)
+		return nil, nil, fmt.Errorf("rpc: no endpoint %s", name)
 	}
 	if e.Permission != "" && !c.Has(e.Permission) {
-		return nil, &ashby.Error{Code: ashby.CodeMissingEndpointPermission, Status: http.StatusForbidden, Message: "missing " + string(e.Permission)}
+		return nil, nil, &ashby.Error{Code: ashby.CodeMissingEndpointPermission, Status: http.StatusForbidden, Message: "missing " + string(e.Permission)}
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s request: %w", name, err)
+		return nil, nil, fmt.Errorf("encode %s request: %w", name, err)
 	}
 	c2 := *c
 	c2.Endpoint = e
+	c2.warnings = nil
 	res, err := e.call(WithCall(ctx, &c2), &c2, body)
-	c.warnings = c2.warnings // the caller reads them (Call.Warnings)
-	return res, err
+	return res, c2.warnings, err
 }
