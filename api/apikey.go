@@ -286,7 +286,7 @@ func (s *Service) organizationUpdate(ctx context.Context, c *rpc.Call, req *orga
 			if req.ApplicationConfirmationEmailTemplateID != nil {
 				id := strings.ToLower(strings.TrimSpace(*req.ApplicationConfirmationEmailTemplateID))
 				if id != "" {
-					if err := checkConfirmationTemplate(ctx, tx, c.Org(), id, "applicationConfirmationEmailTemplateId"); err != nil {
+					if err := checkConfirmationTemplate(ctx, tx, c.Org(), id); err != nil {
 						return err
 					}
 				}

@@ -231,12 +231,11 @@ var confirmationTokens = []string{"candidate.firstName", "candidate.lastName", "
 
 // checkConfirmationTemplate accepts a template as an application
 // confirmation: fit for email, and every token resolvable in one.
-func checkConfirmationTemplate(ctx context.Context, q store.Q, org, id, field string) error {
+func checkConfirmationTemplate(ctx context.Context, q store.Q, org, id string) error {
 	t, m, err := emailTemplate(ctx, q, org, id)
 	if err != nil {
-		if ae, ok := ashby.AsError(err); ok && ae.Code == "communication_template_not_found" {
-			return ashby.InvalidInput(field, "%s", ae.Message)
-		}
+		// communication_template_not_found, as for archiveEmail: an id
+		// of another organization's template is one that does not exist.
 		return err
 	}
 	return notAllowed(email.Check(m.Subject, m.BodyHTML, confirmationTokens), t.Title)

@@ -497,7 +497,7 @@ func (s *Service) jobPostingUpdate(ctx context.Context, c *rpc.Call, req *jobPos
 			}
 		}
 		if id := string(req.ApplicationConfirmationEmailTemplateID); id != "" {
-			if err := checkConfirmationTemplate(ctx, tx, c.Org(), id, "applicationConfirmationEmailTemplateId"); err != nil {
+			if err := checkConfirmationTemplate(ctx, tx, c.Org(), id); err != nil {
 				return err
 			}
 			return tx.SetMeta(ctx, c.Org(), JobPostings.Name, p.ID, postingMeta{ConfirmationTemplateID: id})
