@@ -2,6 +2,7 @@ package webapp
 
 import (
 	"html"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,8 +53,17 @@ func (e emailView) StatusLabel() string {
 	return e.Status
 }
 
+// displayHeader is a header as a person reads it: the encoded words a
+// name with accents is sent as (=?utf-8?q?…?=) decoded.
+func displayHeader(h string) string {
+	if s, err := new(mime.WordDecoder).DecodeHeader(h); err == nil {
+		return s
+	}
+	return h
+}
+
 func viewOf(e *email.Email) emailView {
-	return emailView{ID: e.ID, Subject: e.Subject, To: e.To, Status: e.Status, Reason: e.Reason, Kind: e.Kind, CandidateID: e.CandidateID,
+	return emailView{ID: e.ID, Subject: displayHeader(e.Subject), To: displayHeader(e.To), Status: e.Status, Reason: e.Reason, Kind: e.Kind, CandidateID: e.CandidateID,
 		SendAt: e.SendAt, SentAt: e.SentAt, Attempts: e.Attempts}
 }
 
