@@ -75,6 +75,8 @@ type DB struct {
 	// small (SQLite) serves the small per-request reads without mmap;
 	// nil on PostgreSQL.
 	small *sql.DB
+	// group batches concurrent SQLite writes into one commit.
+	group committer
 	// versions and marksRead share reads of kinds' versions and of the
 	// change markers among concurrent requests.
 	versions  freshReads[versionRead]
@@ -460,6 +462,19 @@ type Tx struct {
 	// unprepared are statements run without a prepared statement, to
 	// prepare once the write connection is free again.
 	unprepared []string
+	// shared: the physical transaction is shared with other writers
+	// (group commit), so a statement must not be interrupted when this
+	// writer's context ends: SQLite would roll back the whole
+	// transaction, theirs included.
+	shared bool
+}
+
+// stmtCtx is the context a statement of the transaction runs with.
+func (tx *Tx) stmtCtx(ctx context.Context) context.Context {
+	if tx.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // On SQLite a transaction's statements run through statements prepared
@@ -469,6 +484,7 @@ type Tx struct {
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -477,6 +493,7 @@ func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -485,6 +502,7 @@ func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 
 // QueryRowContext runs a single-row query in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	ctx = tx.stmtCtx(ctx)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -715,6 +733,9 @@ func (db *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool) (err error) {
+	if db.engine == SQLite && !relaxed {
+		return db.writeGrouped(ctx, fn)
+	}
 	var stx *sql.Tx
 	var pinned *sql.Conn
 	if relaxed && db.engine == SQLite && db.sqliteSync != "NORMAL" {
