@@ -388,6 +388,9 @@ func (s *Service) applicationList(ctx context.Context, c *rpc.Call, req *applica
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Filter.State = req.Status
 	spec.Filter.Parent = string(req.JobID)
+	if len(req.Expand) == 0 {
+		return s.listPage(ctx, spec)
+	}
 	p, err := s.DB.List(ctx, spec)
 	if err != nil {
 		return nil, err
@@ -647,9 +650,5 @@ func (s *Service) applicationListHistory(ctx context.Context, c *rpc.Call, req *
 	spec := listSpec(c, ApplicationHistory.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.Filter.Parent = string(req.ApplicationID)
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

@@ -151,11 +151,7 @@ func (s *Service) approvalList(ctx context.Context, c *rpc.Call, req *approvalLi
 		// The entity type scopes the list (in incremental syncs too).
 		spec.Conds = append(spec.Conds, store.Cond{SQL: "state = ?", Args: []any{req.EntityType}})
 	}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type approverInput struct {

@@ -359,9 +359,5 @@ func (s *Service) candidateListAssessments(ctx context.Context, c *rpc.Call, req
 	spec := listSpec(c, Assessments.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.Filter.Parent = string(req.CandidateID)
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

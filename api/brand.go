@@ -39,11 +39,7 @@ func (s *Service) brandList(ctx context.Context, c *rpc.Call, req *brandListRequ
 	}
 	spec := listSpec(c, Brands.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.NoSync = true // Ashby pages brand.list but offers no sync token
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type brandCreateRequest struct {

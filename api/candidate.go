@@ -248,11 +248,7 @@ type candidateListRequest struct {
 func (s *Service) candidateList(ctx context.Context, c *rpc.Call, req *candidateListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, Candidates.Name, req.SyncParams)
 	spec.CreatedAfter = req.CreatedAfter
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type candidateSearchRequest struct {
@@ -499,11 +495,7 @@ func (s *Service) candidateListNotes(ctx context.Context, c *rpc.Call, req *cand
 	}
 	spec := listSpec(c, Notes.Name, req.SyncParams)
 	spec.Filter.Parent = string(req.CandidateID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type candidateIDRequest struct {

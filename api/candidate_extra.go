@@ -95,11 +95,7 @@ func (s *Service) candidateListFraudChecks(ctx context.Context, c *rpc.Call, req
 	spec := listSpec(c, FraudChecks.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.Filter.Parent = string(req.CandidateID)
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type candidateSetFraudStatusRequest struct {

@@ -28,9 +28,5 @@ func (s *Service) applicationListCriteriaEvaluations(ctx context.Context, c *rpc
 	spec := listSpec(c, CriteriaEvaluations.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.Filter.Parent = string(req.ApplicationID)
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

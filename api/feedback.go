@@ -78,11 +78,7 @@ func (s *Service) feedbackFormInfo(ctx context.Context, c *rpc.Call, req *feedba
 func (s *Service) feedbackFormList(ctx context.Context, c *rpc.Call, req *includeArchivedListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, FeedbackForms.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type feedbackFormCreateRequest struct {
@@ -379,11 +375,7 @@ func (s *Service) feedbackList(ctx context.Context, c *rpc.Call, req *feedbackLi
 	spec := listSpec(c, Feedback.Name, req.SyncParams)
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Filter.Parent = string(req.ApplicationID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type feedbackRequestCreateRequest struct {

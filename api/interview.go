@@ -205,11 +205,7 @@ func (s *Service) interviewList(ctx context.Context, c *rpc.Call, req *interview
 		// state: an interview never moves between shared and job-specific.
 		spec.Conds = append(spec.Conds, store.Cond{SQL: "parent_id IS NULL"})
 	}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type interviewCreateRequest struct {

@@ -27,11 +27,7 @@ func (s *Service) interviewPlanEndpoints() []*rpc.Endpoint {
 func (s *Service) interviewPlanList(ctx context.Context, c *rpc.Call, req *includeArchivedListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, InterviewPlans.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type planStageSpec struct {

@@ -449,11 +449,7 @@ func (s *Service) interviewScheduleList(ctx context.Context, c *rpc.Call, req *s
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Filter.Parent = string(req.ApplicationID)
 	spec.Filter.Ref = string(req.InterviewStageID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 // advanceSchedules moves Scheduled schedules whose last event has ended

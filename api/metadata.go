@@ -43,11 +43,7 @@ func (s *Service) sourceList(ctx context.Context, c *rpc.Call, req *sourceListRe
 	spec := listSpec(c, Sources.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.Filter.IncludeArchived = req.IncludeArchived
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type sourceCreateRequest struct {
@@ -169,11 +165,7 @@ func (s *Service) candidateTagCreate(ctx context.Context, c *rpc.Call, req *cand
 func (s *Service) candidateTagList(ctx context.Context, c *rpc.Call, req *includeArchivedListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, CandidateTags.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type candidateTagArchiveRequest struct {
@@ -268,9 +260,5 @@ func (s *Service) customFieldInfo(ctx context.Context, c *rpc.Call, req *customF
 func (s *Service) customFieldList(ctx context.Context, c *rpc.Call, req *includeArchivedListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, CustomFields.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

@@ -466,11 +466,7 @@ func (s *Service) offerList(ctx context.Context, c *rpc.Call, req *offerListRequ
 		}
 		spec.FullConds = append(spec.FullConds, store.Cond{SQL: f.col + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + ")", Args: args})
 	}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type offerSetStatusRequest struct {

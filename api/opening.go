@@ -260,11 +260,7 @@ func (s *Service) openingList(ctx context.Context, c *rpc.Call, req *openingList
 	spec := listSpec(c, Openings.Name, req.SyncParams)
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Filter.IncludeArchived = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type openingSearchRequest struct {
@@ -640,11 +636,7 @@ func (s *Service) closeReasonList(ctx context.Context, c *rpc.Call, req *include
 	}
 	spec := listSpec(c, CloseReasons.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type closeReasonCreateRequest struct {

@@ -62,11 +62,7 @@ type userListRequest struct {
 func (s *Service) userList(ctx context.Context, c *rpc.Call, req *userListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, Users.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeDeactivated
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type userInfoRequest struct {
@@ -241,11 +237,7 @@ type includeArchivedListRequest struct {
 func (s *Service) departmentList(ctx context.Context, c *rpc.Call, req *includeArchivedListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, Departments.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type departmentUpdateRequest struct {
@@ -395,11 +387,7 @@ func (s *Service) locationList(ctx context.Context, c *rpc.Call, req *locationLi
 	if !req.IncludeLocationHierarchy {
 		spec.Conds = append(spec.Conds, store.Cond{SQL: "state = ?", Args: []any{"Location"}})
 	}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type locationUpdateNameRequest struct {

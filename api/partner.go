@@ -194,11 +194,7 @@ type partnerListRequest struct {
 func (s *Service) partnerList(ctx context.Context, c *rpc.Call, req *partnerListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, PartnerIntegrations.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.NoSync = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type partnerUpdateRequest struct {

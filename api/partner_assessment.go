@@ -115,11 +115,7 @@ func (s *Service) assessmentListTypes(ctx context.Context, c *rpc.Call, req *ass
 	spec.NoSync = true
 	spec.Filter.Parent = string(req.PartnerIntegrationID)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 func (s *Service) assessmentPartnerFields(ctx context.Context, c *rpc.Call, req *partnerIDRequest) (rpc.Result[ashby.PartnerCustomFields], error) {
@@ -387,11 +383,7 @@ func (s *Service) assessmentListTriggers(ctx context.Context, c *rpc.Call, req *
 	spec.NoSync = true
 	spec.Filter.Parent = string(req.InterviewStageID)
 	spec.Filter.Ref = string(req.PartnerIntegrationID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 // startBody is assessment.start's request (https://developers.ashbyhq.com/docs/creating-an-assessments-integration).

@@ -69,11 +69,7 @@ func (s *Service) projectList(ctx context.Context, c *rpc.Call, req *projectList
 	spec := listSpec(c, Projects.Name, req.SyncParams)
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Filter.IncludeArchived = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type projectSearchRequest struct {
@@ -170,9 +166,5 @@ func (s *Service) candidateListProjects(ctx context.Context, c *rpc.Call, req *c
 	}
 	spec := listSpec(c, CandidateProjects.Name, req.SyncParams)
 	spec.Filter.Parent = string(req.CandidateID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

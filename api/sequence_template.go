@@ -62,11 +62,7 @@ type sequenceTemplateListRequest struct {
 func (s *Service) sequenceTemplateList(ctx context.Context, c *rpc.Call, req *sequenceTemplateListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, SequenceTemplates.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = req.IncludeArchived
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type sequenceTemplateIDRequest struct {

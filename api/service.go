@@ -187,7 +187,19 @@ func mustShare[T any](ctx context.Context, tx *store.Tx, k store.Kind[T], org, i
 
 // page turns a store page into an RPC page.
 func page(p *store.Page) *rpc.Page {
-	return &rpc.Page{Raw: p.Docs, MoreDataAvailable: p.MoreDataAvailable, NextCursor: p.NextCursor, SyncToken: p.SyncToken}
+	return &rpc.Page{Raw: p.Docs, JSON: p.JSON, MoreDataAvailable: p.MoreDataAvailable, NextCursor: p.NextCursor, SyncToken: p.SyncToken}
+}
+
+// listPage answers a list request with its stored documents as they are
+// (nothing expanded or rewritten): the page's JSON is shared with other
+// requests for the same page rather than copied per request.
+func (s *Service) listPage(ctx context.Context, spec store.ListSpec) (*rpc.Page, error) {
+	spec.ReadOnly = true
+	p, err := s.DB.List(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return page(p), nil
 }
 
 // listSpec starts a list request for kind from the paging fields.

@@ -126,11 +126,7 @@ type surveyFormListRequest struct {
 func (s *Service) surveyFormList(ctx context.Context, c *rpc.Call, req *surveyFormListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, SurveyForms.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = true
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type surveyFormCreateRequest struct {
@@ -246,11 +242,7 @@ func (s *Service) surveyRequestList(ctx context.Context, c *rpc.Call, req *surve
 	// The survey type is a scope, not a state: a request never changes
 	// type, so it filters incremental syncs too.
 	spec.Conds = []store.Cond{{SQL: "state = ?", Args: []any{req.SurveyType}}}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type surveySubmissionCreateRequest struct {
@@ -426,9 +418,5 @@ func (s *Service) surveySubmissionList(ctx context.Context, c *rpc.Call, req *su
 	spec := listSpec(c, SurveySubmissions.Name, req.SyncParams)
 	spec.CreatedAfter = req.CreatedAfter
 	spec.Conds = []store.Cond{{SQL: "state = ?", Args: []any{req.SurveyType}}}
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }

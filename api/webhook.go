@@ -193,11 +193,7 @@ type webhookListRequest struct {
 func (s *Service) webhookList(ctx context.Context, c *rpc.Call, req *webhookListRequest) (*rpc.Page, error) {
 	spec := listSpec(c, webhook.Settings.Name, req.SyncParams)
 	spec.Filter.IncludeArchived = true // disabled settings are listed too
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 func (s *Service) webhookPing(ctx context.Context, c *rpc.Call, req *webhookIDRequest) (rpc.Result[webhook.Delivery], error) {

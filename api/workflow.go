@@ -334,11 +334,7 @@ func (s *Service) workflowListRuns(ctx context.Context, c *rpc.Call, req *listRu
 	spec := listSpec(c, WorkflowRuns.Name, rpc.SyncParams{ListParams: req.ListParams})
 	spec.NoSync = true
 	spec.Filter.Parent, spec.Filter.Ref, spec.Filter.Search = string(req.PartnerIntegrationID), string(req.CandidateID), string(req.ApplicationID)
-	p, err := s.DB.List(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	return page(p), nil
+	return s.listPage(ctx, spec)
 }
 
 type workflowUpdateRequest struct {

@@ -27,12 +27,19 @@ func decode[Req any](body []byte, e *Endpoint) (*Req, error) {
 	if body[0] != '{' {
 		return nil, ashby.InvalidInput("", "Request payload is malformed: the body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(req); err != nil {
+	// Unmarshal rather than a Decoder: it checks the whole body (data
+	// after the object included) without a Decoder's buffer per request.
+	if err := json.Unmarshal(body, req); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			switch {
+			case strings.HasSuffix(syn.Error(), "after top-level value"):
+				return nil, ashby.InvalidInput("", "Request payload is malformed: unexpected data after the JSON object")
+			case syn.Error() == "unexpected end of JSON input":
+				err = io.ErrUnexpectedEOF
+			}
+		}
 		return nil, decodeError(err, reflect.TypeFor[Req]())
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, ashby.InvalidInput("", "Request payload is malformed: unexpected data after the JSON object")
 	}
 	if err := checkLimits(reflect.ValueOf(req).Elem(), "", defaultLimit); err != nil {
 		return nil, err

@@ -35,3 +35,28 @@ func TestTypeErrorsNameTheClientsField(t *testing.T) {
 		}
 	}
 }
+
+// Malformed bodies get a message that says what is wrong with them.
+func TestMalformedBodies(t *testing.T) {
+	type req struct {
+		Name string `json:"name"`
+	}
+	for body, want := range map[string]string{
+		`{"name":"a"} {"name":"b"}`: "Request payload is malformed: unexpected data after the JSON object",
+		`{"name":"a"}x`:             "Request payload is malformed: unexpected data after the JSON object",
+		`{"name":"a"`:               "Request payload is malformed: unexpected end of JSON input",
+		`{"name":}`:                 "Request payload is malformed: invalid character '}' looking for beginning of value (at byte 9)",
+		`[1]`:                       "Request payload is malformed: the body must be a JSON object",
+	} {
+		_, err := decode[req]([]byte(body), &Endpoint{})
+		var ae *ashby.Error
+		if !errors.As(err, &ae) || ae.Code != ashby.CodeInvalidInput || ae.Message != want {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
+	for _, body := range []string{``, `null`, ` {"name":"a"} `, "{}\n"} {
+		if _, err := decode[req]([]byte(body), &Endpoint{}); err != nil {
+			t.Errorf("%q: %v", body, err)
+		}
+	}
+}

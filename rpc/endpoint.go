@@ -112,8 +112,10 @@ func Object[Req, Res any](s Spec, h func(context.Context, *Call, *Req) (Result[R
 
 // Page is a list handler's result.
 type Page struct {
-	// Raw holds stored JSON documents; Items holds values. One is set.
+	// Raw holds stored JSON documents, JSON the same as one JSON array
+	// (written as is, never modified), Items holds values. One is set.
 	Raw               [][]byte
+	JSON              []byte
 	Items             any
 	MoreDataAvailable bool
 	NextCursor        string

@@ -114,24 +114,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic serving request", "request_id", c.RequestID, "endpoint", name, "panic", p, "stack", string(debug.Stack()))
 			out = s.fail(w, c, &ashby.Error{Code: ashby.CodeInternal, Message: "Internal error; quote the request id when reporting it.", Status: http.StatusInternalServerError})
 		}
-		attrs := []any{"request_id", c.RequestID, "endpoint", name, "status", out.status,
-			"latency_ms", float64(time.Since(start).Microseconds()) / 1000}
-		if c.Principal != nil {
-			attrs = append(attrs, "org", c.OrgID, "key", c.KeyTitle)
-		}
-		if out.code != "" {
-			attrs = append(attrs, "code", out.code)
-		}
 		level := slog.LevelInfo
 		switch {
 		case out.err != nil:
-			attrs = append(attrs, "error", out.err.Error())
 			level = slog.LevelError
 		case out.warn != nil:
-			attrs = append(attrs, "error", out.warn.Error())
 			level = slog.LevelWarn
 		}
-		s.log.Log(r.Context(), level, "rpc", attrs...)
+		if !s.log.Enabled(r.Context(), level) {
+			return
+		}
+		// Attrs in an array on the stack: one line per request is on
+		// every request's path.
+		var buf [8]slog.Attr
+		attrs := append(buf[:0], slog.String("request_id", c.RequestID), slog.String("endpoint", name), slog.Int("status", out.status),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000))
+		if c.Principal != nil {
+			attrs = append(attrs, slog.String("org", c.OrgID), slog.String("key", c.KeyTitle))
+		}
+		if out.code != "" {
+			attrs = append(attrs, slog.String("code", out.code))
+		}
+		switch {
+		case out.err != nil:
+			attrs = append(attrs, slog.String("error", out.err.Error()))
+		case out.warn != nil:
+			attrs = append(attrs, slog.String("error", out.warn.Error()))
+		}
+		s.log.LogAttrs(r.Context(), level, "rpc", attrs...)
 	}()
 	out = s.serve(w, r, c, name)
 }
@@ -291,7 +301,9 @@ func (s *Server) succeed(w http.ResponseWriter, c *Call, e *Endpoint, res any) o
 }
 
 func writePage(buf *bytes.Buffer, p *Page, array bool) error {
-	if p.Raw != nil || p.Items == nil {
+	if p.JSON != nil {
+		buf.Write(p.JSON)
+	} else if p.Raw != nil || p.Items == nil {
 		buf.WriteByte('[')
 		for i, d := range p.Raw {
 			if i > 0 {

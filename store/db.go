@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +51,7 @@ type DB struct {
 	r *sql.DB
 
 	secret    []byte // signs cursors and sync tokens
+	macs      atomic.Pointer[macs]
 	emitHooks []func()
 	topics    topics // Subscribe and Notify
 	// beforeCommit hooks run inside transactions that wrote records.

@@ -123,11 +123,12 @@ func newPageCache(max int) *pageCache {
 	return &pageCache{max: max, items: map[string]*list.Element{}}
 }
 
-// get returns the page cached under key, if any.
-func (c *pageCache) get(key string) *cachedPage {
+// get returns the page cached under key, if any. (A []byte key: the
+// map lookup converts it without allocating.)
+func (c *pageCache) get(key []byte) *cachedPage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.items[key]
+	e, ok := c.items[string(key)]
 	if !ok {
 		return nil
 	}
@@ -162,8 +163,7 @@ func (c *pageCache) remove(e *list.Element) {
 
 // pageKey identifies a page by its query and arguments, which determine
 // its rows.
-func pageKey(query string, args []any) string {
-	b := make([]byte, 0, len(query)+16*len(args))
+func pageKey(b []byte, query string, args []any) []byte {
 	b = append(b, query...)
 	for _, a := range args {
 		b = append(b, 0)
@@ -187,5 +187,5 @@ func pageKey(query string, args []any) string {
 			b = fmt.Append(b, v)
 		}
 	}
-	return string(b)
+	return b
 }

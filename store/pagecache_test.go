@@ -272,3 +272,66 @@ func TestCachedPagesSeeDeletions(t *testing.T) {
 		})
 	}
 }
+
+// A read-only list returns the same documents as one JSON array, shared
+// with later requests for the page; a caller that changes its own Docs
+// changes nothing another request gets. Empty pages are "[]".
+func TestReadOnlyPagesAreTheDocumentsAsOneArray(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := newOrg(t, db)
+		spec := store.ListSpec{Kind: widgets.Name, Endpoint: "widget.list", Org: org, Limit: 3}
+		ro := spec
+		ro.ReadOnly = true
+		if p, err := db.List(ctx, ro); err != nil || string(p.JSON) != "[]" || p.Docs != nil {
+			t.Fatalf("empty read-only page: %q, %d docs, %v", p.JSON, len(p.Docs), err)
+		}
+		for i := range 5 {
+			put(t, db, org, &widget{ID: ashby.NewID(), Name: fmt.Sprintf("w%d", i), CreatedAt: ashby.NewTime(time.Now().Add(time.Duration(i-10) * time.Second))})
+		}
+		for round := range 3 { // the first read fills the cache; the others come from it
+			p, err := db.List(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "[" + string(bytesJoin(p.Docs)) + "]"
+			// The caller owns Docs: scribbling on them must not reach
+			// anyone else.
+			for i := range p.Docs {
+				p.Docs[i] = append(p.Docs[i], "garbage"...)
+			}
+			r, err := db.List(ctx, ro)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(r.JSON) != want || r.Docs != nil || r.MoreDataAvailable != p.MoreDataAvailable || !r.MoreDataAvailable {
+				t.Fatalf("round %d: read-only page %s (more %v), want %s (more %v)", round, r.JSON, r.MoreDataAvailable, want, p.MoreDataAvailable)
+			}
+			var ws []widget
+			if err := json.Unmarshal(r.JSON, &ws); err != nil || len(ws) != 3 {
+				t.Fatalf("round %d: %d widgets, %v", round, len(ws), err)
+			}
+			// The next page through the read-only page's cursor.
+			next := ro
+			next.Cursor = r.NextCursor
+			r2, err := db.List(ctx, next)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(r2.JSON, &ws); err != nil || len(ws) != 2 || r2.MoreDataAvailable || r2.SyncToken == "" {
+				t.Fatalf("round %d: second page %s, %v", round, r2.JSON, err)
+			}
+		}
+	})
+}
+
+func bytesJoin(docs [][]byte) []byte {
+	var b []byte
+	for i, d := range docs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, d...)
+	}
+	return b
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ashlarhq/ashlar/ashby"
@@ -54,6 +55,10 @@ type ListSpec struct {
 	SyncToken        string
 	// NoSync marks lists that page but offer no incremental sync.
 	NoSync bool
+	// ReadOnly: the caller writes the page out as it is. List then
+	// returns the documents as Page.JSON, shared with other requests,
+	// instead of a Docs slice of its own for each request.
+	ReadOnly bool
 }
 
 // Cond is a raw SQL condition on the docs table; "?" binds Args in order.
@@ -64,7 +69,12 @@ type Cond struct {
 
 // Page is one page of a list.
 type Page struct {
-	Docs              [][]byte
+	// Docs are the documents, the caller's to change; nil when the spec
+	// was ReadOnly.
+	Docs [][]byte
+	// JSON (ReadOnly specs) is the documents as one JSON array, shared
+	// with other requests that read the same page: never modify it.
+	JSON              []byte
 	MoreDataAvailable bool
 	NextCursor        string
 	SyncToken         string
@@ -174,14 +184,20 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 			return nil, err
 		}
 	}
-	// The documents stay in the page's buffer, which the cache may share
-	// with other requests: each gets its own slice of them, each document
-	// capped so that an append copies it.
-	page := &Page{Docs: make([][]byte, len(cp.ends)), MoreDataAvailable: cp.more}
-	start := 0
-	for i, end := range cp.ends {
-		page.Docs[i] = cp.buf[start:end:end]
-		start = end
+	// The documents stay in the page's buffer, a JSON array the cache
+	// may share with other requests: a read-only caller gets it whole;
+	// others get their own slice of documents, each capped so that an
+	// append copies it.
+	page := &Page{MoreDataAvailable: cp.more}
+	if s.ReadOnly {
+		page.JSON = cp.buf[:len(cp.buf):len(cp.buf)]
+	} else {
+		page.Docs = make([][]byte, len(cp.ends))
+		start := 1
+		for i, end := range cp.ends {
+			page.Docs[i] = cp.buf[start:end:end]
+			start = end + 1
+		}
 	}
 	now := db.Now().Unix()
 	if page.MoreDataAvailable {
@@ -199,7 +215,8 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 // else reads it (and caches it if it may be). A first page also gets
 // the horizon its cursor carries (else horizon is returned as given).
 func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []any, limit int, first bool, horizon int64) (*cachedPage, int64, error) {
-	key := pageKey(query, args)
+	var kb [512]byte
+	key := pageKey(kb[:0], query, args)
 	cp := db.pages.get(key)
 	var m marks
 	if db.engine == SQLite {
@@ -231,7 +248,7 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 	if cacheable {
 		// m and v were read before the page: if the counter or the
 		// version is the same later, the page is still current.
-		cp.key, cp.ver = key, v
+		cp.key, cp.ver = string(key), v
 		cp.seenChg.Store(m.chg)
 		db.pages.put(cp)
 	}
@@ -266,8 +283,12 @@ func (db *DB) readPage(ctx context.Context, kind, query string, args []any, limi
 			p.more = true
 			break
 		}
+		// buf is the page as a JSON array: "[" doc ("," doc)* "]".
 		if p.buf == nil {
-			p.buf = make([]byte, 0, min(len(doc)*limit+limit, budget+len(doc)))
+			p.buf = make([]byte, 0, min((len(doc)+1)*limit+2, budget+len(doc)+2))
+			p.buf = append(p.buf, '[')
+		} else {
+			p.buf = append(p.buf, ',')
 		}
 		p.buf = append(p.buf, doc...)
 		p.ends = append(p.ends, len(p.buf))
@@ -276,6 +297,10 @@ func (db *DB) readPage(ctx context.Context, kind, query string, args []any, limi
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list %s: %w", kind, err)
 	}
+	if p.buf == nil {
+		p.buf = append(p.buf, '[')
+	}
+	p.buf = append(p.buf, ']')
 	p.lastID = string(lastID)
 	return p, nil
 }
@@ -286,14 +311,30 @@ type scopes struct{ token, cursor uint32 }
 // sync token binds to the filters an incremental sync applies; a cursor
 // binds to the whole request.
 func (s ListSpec) scope() scopes {
+	// FNV-1a of the parts, each followed by a NUL, computed in place:
+	// every list request fingerprints its scope. (Tokens issued by
+	// earlier versions, which joined the parts first, stay valid.)
 	f := s.Filter
-	base := []string{s.Org, s.Kind, s.Endpoint, f.Parent, f.Ref, f.Search, f.SearchPrefix, f.SearchContains, f.Unique, fmt.Sprint(s.CreatedAfter)}
+	var nb [20]byte
+	h := fnvOffset
+	for _, p := range [...]string{s.Org, s.Kind, s.Endpoint, f.Parent, f.Ref, f.Search, f.SearchPrefix, f.SearchContains, f.Unique} {
+		h = fnvPart(h, p)
+	}
+	h = fnvPart(h, string(strconv.AppendInt(nb[:0], s.CreatedAfter, 10)))
 	for _, c := range s.Conds {
-		base = append(base, c.SQL, fmt.Sprint(c.Args...))
+		h = fnvPart(fnvPart(h, c.SQL), fmt.Sprint(c.Args...))
 	}
-	full := append(base[:len(base):len(base)], strings.Join(f.State, ","), fmt.Sprint(f.IncludeArchived))
+	token := h
+	for i, st := range f.State {
+		if i > 0 {
+			h = fnvAdd(h, ",")
+		}
+		h = fnvAdd(h, st)
+	}
+	h *= fnvPrime // the NUL after the states
+	h = fnvPart(h, strconv.FormatBool(f.IncludeArchived))
 	for _, c := range s.FullConds {
-		full = append(full, c.SQL, fmt.Sprint(c.Args...))
+		h = fnvPart(fnvPart(h, c.SQL), fmt.Sprint(c.Args...))
 	}
-	return scopes{token: scopeHash(base...), cursor: scopeHash(full...)}
+	return scopes{token: token, cursor: h}
 }

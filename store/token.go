@@ -1,16 +1,40 @@
 package store
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"hash/fnv"
+	"hash"
 	"strings"
+	"sync"
 	"time"
 )
+
+// macs keeps HMACs keyed with the server secret for reuse: a list page
+// signs its cursor on every request, and a new HMAC allocates its
+// hashes anew.
+type macs struct {
+	key  []byte
+	pool sync.Pool
+}
+
+// mac returns an HMAC keyed with the server secret, reset; give it back
+// with putMAC.
+func (db *DB) mac() (*macs, hash.Hash) {
+	p := db.macs.Load()
+	if p == nil || !bytes.Equal(p.key, db.secret) {
+		key := bytes.Clone(db.secret)
+		p = &macs{key: key, pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+		db.macs.Store(p)
+	}
+	m := p.pool.Get().(hash.Hash)
+	m.Reset()
+	return p, m
+}
 
 // Cursors and sync tokens are opaque to clients: a few varints, signed
 // with the server secret so that a garbled or edited token is detected
@@ -58,9 +82,10 @@ func (db *DB) encodeToken(t token) string {
 		b = binary.AppendVarint(b, t.lastPos)
 		b = appendID(b, t.lastID)
 	}
-	m := hmac.New(sha256.New, db.secret)
+	p, m := db.mac()
 	m.Write(b)
 	b = m.Sum(b)[:len(b)+macLen]
+	p.pool.Put(m)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -71,9 +96,12 @@ func (db *DB) decodeToken(s string) (token, error) {
 		return t, errBadToken
 	}
 	body, mac := b[:len(b)-macLen], b[len(b)-macLen:]
-	m := hmac.New(sha256.New, db.secret)
+	p, m := db.mac()
 	m.Write(body)
-	if !hmac.Equal(m.Sum(nil)[:macLen], mac) || body[0] != tokenVersion {
+	var sum [sha256.Size]byte
+	ok := hmac.Equal(m.Sum(sum[:0])[:macLen], mac)
+	p.pool.Put(m)
+	if !ok || body[0] != tokenVersion {
 		return t, errBadToken
 	}
 	t.typ = tokenType(body[1])
@@ -155,14 +183,22 @@ func uuidBytes(id string) ([]byte, bool) {
 	return raw, true
 }
 
-func scopeHash(parts ...string) uint32 {
-	h := fnv.New32a()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+const (
+	fnvOffset uint32 = 2166136261
+	fnvPrime  uint32 = 16777619
+)
+
+// fnvAdd continues an FNV-1a hash (hash/fnv's New32a) over s.
+func fnvAdd(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= fnvPrime
 	}
-	return h.Sum32()
+	return h
 }
+
+// fnvPart adds one part of a scope: s and a NUL.
+func fnvPart(h uint32, s string) uint32 { return fnvAdd(h, s) * fnvPrime } // ^= 0 is a no-op
 
 func (db *DB) expired(t token, ttl time.Duration) bool {
 	return ttl > 0 && db.Now().Sub(time.Unix(t.issued, 0)) > ttl
