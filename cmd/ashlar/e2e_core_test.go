@@ -350,7 +350,16 @@ func TestE2EWalkAndIncrementalSync(t *testing.T) {
 		if next == "" || next == token {
 			t.Fatalf("incremental sync should end with a new token")
 		}
-		wantCode(t, c, "candidate.list", map[string]any{"syncToken": token[:len(token)-2] + "xx"}, "sync_token_invalid")
+		// One character changed in the middle, where every bit is data
+		// (a token's last character carries unused bits, and may already
+		// be what a fixed replacement would write).
+		edited := []byte(token)
+		if i := len(edited) / 2; edited[i] == 'A' {
+			edited[i] = 'B'
+		} else {
+			edited[i] = 'A'
+		}
+		wantCode(t, c, "candidate.list", map[string]any{"syncToken": string(edited)}, "sync_token_invalid")
 		wantCode(t, c, "candidate.list", map[string]any{"cursor": "Rl"}, "invalid_next_cursor")
 		wantCode(t, c, "application.list", map[string]any{"syncToken": token}, "sync_token_invalid")
 	})
