@@ -768,20 +768,8 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool
 			stx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err = db.runWrite(ctx, tx, fn); err != nil {
 		return err
-	}
-	// A request sent with an Idempotency-Key commits only while the key
-	// is its own, and marks it applied with its write.
-	if err = markIdempotent(ctx, tx); err != nil {
-		return err
-	}
-	if len(tx.written) > 0 {
-		for _, hook := range db.beforeCommit {
-			if err = hook(ctx, tx); err != nil {
-				return err
-			}
-		}
 	}
 	if err = stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
@@ -792,6 +780,33 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool
 		db.endRelaxedSQLite(pinned)
 		pinned = nil
 	}
+	db.committed(ctx, tx)
+	return nil
+}
+
+// runWrite runs a write's function and what every write does before it
+// commits.
+func (db *DB) runWrite(ctx context.Context, tx *Tx, fn func(tx *Tx) error) error {
+	if err := fn(tx); err != nil {
+		return err
+	}
+	// A request sent with an Idempotency-Key commits only while the key
+	// is its own, and marks it applied with its write.
+	if err := markIdempotent(ctx, tx); err != nil {
+		return err
+	}
+	if len(tx.written) > 0 {
+		for _, hook := range db.beforeCommit {
+			if err := hook(ctx, tx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// committed does what follows a write's commit.
+func (db *DB) committed(ctx context.Context, tx *Tx) {
 	forgetMarks(ctx)
 	if len(tx.unprepared) > 0 {
 		db.prepareWrites(ctx, tx.unprepared)
@@ -799,7 +814,6 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *Tx) error, relaxed bool
 	for _, f := range tx.afterFns {
 		f()
 	}
-	return nil
 }
 
 func retryable(err error) bool {

@@ -213,18 +213,8 @@ func (db *DB) writeGrouped(ctx context.Context, fn func(tx *Tx) error) (err erro
 		db.group.pass(b)
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err = fn(tx); err != nil {
+	if err = db.runWrite(ctx, tx, fn); err != nil {
 		return err
-	}
-	if err = markIdempotent(ctx, tx); err != nil {
-		return err
-	}
-	if len(tx.written) > 0 {
-		for _, hook := range db.beforeCommit {
-			if err = hook(ctx, tx); err != nil {
-				return err
-			}
-		}
 	}
 	if _, err = tx.ExecContext(ctx, `RELEASE member`); err != nil {
 		return fmt.Errorf("commit: %w", err)
@@ -238,12 +228,6 @@ func (db *DB) writeGrouped(ctx context.Context, fn func(tx *Tx) error) (err erro
 		return b.err
 	}
 	db.group.writes.Add(1)
-	forgetMarks(ctx)
-	if len(tx.unprepared) > 0 {
-		db.prepareWrites(ctx, tx.unprepared)
-	}
-	for _, f := range tx.afterFns {
-		f()
-	}
+	db.committed(ctx, tx)
 	return nil
 }
