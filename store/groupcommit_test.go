@@ -45,10 +45,7 @@ func TestGroupCommitKeepsWritersApart(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		store.SetGroupAge(db, time.Hour) // the batch ends when nobody waits
-		var org *store.Org
-		if err := db.Write(ctx, func(tx *store.Tx) (err error) { org, err = tx.CreateOrg(ctx, storetest.Name("group"), ""); return }); err != nil {
-			t.Fatal(err)
-		}
+		org := newOrg(t, db)
 		before := db.GroupCommitStats()
 
 		type result struct {
@@ -67,7 +64,7 @@ func TestGroupCommitKeepsWritersApart(t *testing.T) {
 			defer wg.Done()
 			defer func() { results[i].panic = recover() }()
 			results[i].err = db.Write(ctx, func(tx *store.Tx) error {
-				id, err := tx.Emit(ctx, org.ID, "candidateHire", map[string]int{"writer": i})
+				id, err := tx.Emit(ctx, org, "candidateHire", map[string]int{"writer": i})
 				if err != nil {
 					return err
 				}
@@ -138,15 +135,12 @@ func TestGroupCommitKeepsWritersApart(t *testing.T) {
 func TestGroupCommitWaiterCancelled(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		var org *store.Org
-		if err := db.Write(ctx, func(tx *store.Tx) (err error) { org, err = tx.CreateOrg(ctx, storetest.Name("group"), ""); return }); err != nil {
-			t.Fatal(err)
-		}
+		org := newOrg(t, db)
 		release, started := make(chan struct{}), make(chan struct{})
 		first := make(chan error, 1)
 		go func() {
 			first <- db.Write(ctx, func(tx *store.Tx) error {
-				if _, err := tx.Emit(ctx, org.ID, "candidateHire", map[string]int{}); err != nil {
+				if _, err := tx.Emit(ctx, org, "candidateHire", map[string]int{}); err != nil {
 					return err
 				}
 				close(started)
@@ -180,7 +174,7 @@ func TestGroupCommitWaiterCancelled(t *testing.T) {
 		cancel()
 		// The connection is free for the next writer.
 		if err := db.Write(ctx, func(tx *store.Tx) error {
-			_, err := tx.Emit(ctx, org.ID, "candidateHire", map[string]int{})
+			_, err := tx.Emit(ctx, org, "candidateHire", map[string]int{})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -195,10 +189,7 @@ func TestGroupCommitBrokenBatch(t *testing.T) {
 	db := storetest.Open(t, store.SQLite)
 	ctx := context.Background()
 	store.SetGroupAge(db, time.Hour)
-	var org *store.Org
-	if err := db.Write(ctx, func(tx *store.Tx) (err error) { org, err = tx.CreateOrg(ctx, storetest.Name("group"), ""); return }); err != nil {
-		t.Fatal(err)
-	}
+	org := newOrg(t, db)
 	release, started := make(chan struct{}), make(chan struct{})
 	var ids [3]string
 	var errs [3]error
@@ -206,7 +197,7 @@ func TestGroupCommitBrokenBatch(t *testing.T) {
 	write := func(i int) {
 		defer wg.Done()
 		errs[i] = db.Write(ctx, func(tx *store.Tx) error {
-			id, err := tx.Emit(ctx, org.ID, "candidateHire", map[string]int{"writer": i})
+			id, err := tx.Emit(ctx, org, "candidateHire", map[string]int{"writer": i})
 			ids[i] = id
 			if err != nil {
 				return err

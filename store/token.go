@@ -22,9 +22,8 @@ type macs struct {
 	pool sync.Pool
 }
 
-// mac returns an HMAC keyed with the server secret, reset; give it back
-// with putMAC.
-func (db *DB) mac() (*macs, hash.Hash) {
+// macSum appends body's HMAC under the server secret to dst.
+func (db *DB) macSum(dst, body []byte) []byte {
 	p := db.macs.Load()
 	if p == nil || !bytes.Equal(p.key, db.secret) {
 		key := bytes.Clone(db.secret)
@@ -33,7 +32,10 @@ func (db *DB) mac() (*macs, hash.Hash) {
 	}
 	m := p.pool.Get().(hash.Hash)
 	m.Reset()
-	return p, m
+	m.Write(body)
+	dst = m.Sum(dst)
+	p.pool.Put(m)
+	return dst
 }
 
 // Cursors and sync tokens are opaque to clients: a few varints, signed
@@ -82,10 +84,7 @@ func (db *DB) encodeToken(t token) string {
 		b = binary.AppendVarint(b, t.lastPos)
 		b = appendID(b, t.lastID)
 	}
-	p, m := db.mac()
-	m.Write(b)
-	b = m.Sum(b)[:len(b)+macLen]
-	p.pool.Put(m)
+	b = db.macSum(b, b)[:len(b)+macLen]
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -96,12 +95,8 @@ func (db *DB) decodeToken(s string) (token, error) {
 		return t, errBadToken
 	}
 	body, mac := b[:len(b)-macLen], b[len(b)-macLen:]
-	p, m := db.mac()
-	m.Write(body)
 	var sum [sha256.Size]byte
-	ok := hmac.Equal(m.Sum(sum[:0])[:macLen], mac)
-	p.pool.Put(m)
-	if !ok || body[0] != tokenVersion {
+	if !hmac.Equal(db.macSum(sum[:0], body)[:macLen], mac) || body[0] != tokenVersion {
 		return t, errBadToken
 	}
 	t.typ = tokenType(body[1])
