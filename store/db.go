@@ -221,7 +221,12 @@ func OpenWith(ctx context.Context, dsn string, o Options) (*DB, error) {
 		q := url.Values{}
 		// mmap lets readers use the OS page cache directly instead of a
 		// pread per database page, which dominated list reads in profiles.
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(1073741824)"} {
+		// The size is the most the driver allows (SQLITE_MAX_MMAP_SIZE):
+		// past it, pages are read with pread. With 1 GB, a database of
+		// 100,000 candidates (1.2 GB) read a fifth of an incremental
+		// sync's scattered rows that way (a walk of 10 pages: 32 ms
+		// against 24 ms).
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(ON)", "mmap_size(2147418112)"} {
 			q.Add("_pragma", p)
 		}
 		// synchronous=FULL syncs the WAL at every commit, so that a write

@@ -145,7 +145,13 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 		f.IncludeArchived = true
 	}
 	f.apply(&w)
-	if s.CreatedAfter > 0 {
+	// After the first page, the cursor's row value is the only lower
+	// bound on the column the walk is ordered by: it implies the
+	// others (the cursor's row met them), and given two lower bounds
+	// SQLite seeks the index to the plain one and then reads every row
+	// between it and the cursor — in an incremental walk, a lookup into
+	// the table for each (page 10 of a walk cost 5 ms instead of 0.3).
+	if s.CreatedAfter > 0 && (first || mode == typeIncrCursor) {
 		w.add("created_at > ?", s.CreatedAfter)
 	}
 	for _, c := range s.Conds {
@@ -153,10 +159,11 @@ func (db *DB) List(ctx context.Context, s ListSpec) (*Page, error) {
 	}
 	var order string
 	if mode == typeIncrCursor {
-		w.add("chg_tx >= ? AND chg_tx < ?", cur.from, cur.horizon)
-		if !first {
+		if first {
+			w.add("chg_tx >= ? AND chg_tx < ?", cur.from, cur.horizon)
+		} else {
 			// Row values let both engines seek the index to the cursor.
-			w.add("(chg_tx, id) > (?, ?)", cur.lastPos, cur.lastID)
+			w.add("chg_tx < ? AND (chg_tx, id) > (?, ?)", cur.horizon, cur.lastPos, cur.lastID)
 		}
 		order = "chg_tx, id"
 	} else {
