@@ -53,24 +53,40 @@ func (f *freshRead[T]) get(ctx context.Context, read func(context.Context) (T, e
 	}
 }
 
-// run performs fl's read, then starts the read that callers who arrived
-// meanwhile wait for, if any, in a goroutine of its own (the caller
-// that led this one returns with its value).
+// run performs fl's read, then, if callers arrived meanwhile, starts a
+// goroutine that performs the reads they wait for (the caller that led
+// this one returns with its value).
 func (f *freshRead[T]) run(fl *flight[T], read func(context.Context) (T, error)) {
+	if next := f.once(fl, read); next != nil {
+		go f.follow(next, read)
+	}
+}
+
+// follow performs reads until no caller waits for one. Under steady load
+// one goroutine keeps doing so, rather than a new one for each read
+// that must first grow its stack to the database driver's depth (a
+// twentieth of the CPU in a profile of PostgreSQL lists).
+func (f *freshRead[T]) follow(fl *flight[T], read func(context.Context) (T, error)) {
+	for fl != nil {
+		fl = f.once(fl, read)
+	}
+}
+
+// once performs fl's read and returns the flight callers who arrived
+// meanwhile wait for, if any (else the freshRead is idle again).
+func (f *freshRead[T]) once(fl *flight[T], read func(context.Context) (T, error)) *flight[T] {
 	// A read serves many requests: it runs to its end even when the one
 	// that started it gives up.
 	fl.v, fl.err = read(context.Background())
 	close(fl.done)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	next := f.next
 	f.next = nil
 	if next == nil {
 		f.running = false
 	}
-	f.mu.Unlock()
-	if next != nil {
-		go f.run(next, read)
-	}
+	return next
 }
 
 // freshReads keeps a freshRead per key (organization and kind).
