@@ -118,11 +118,22 @@ func (fr *freshReads[T]) of(key string) *freshRead[T] {
 const apiKeysCounter = "api_keys"
 
 // marks are the database's change markers, read in one query: the API
-// keys' version and, on SQLite, the change counter, which every write
-// of a document moves (PostgreSQL has no such counter: 0).
+// keys' version and a marker that moves whenever anything commits, by
+// this process or another: on SQLite the change counter, which every
+// write of a document moves; on PostgreSQL the snapshot
+// ("xmin:xmax:xip…"), which is the same in two statements only if no
+// transaction finished between them (a finished writer leaves the
+// in-progress list or, started later, moves xmax). horizon is the change
+// horizon at the same moment (Horizon).
 type marks struct {
 	keys, chg int64
+	snap      string
+	horizon   int64
 }
+
+// same reports whether nothing was committed between the reads of m
+// and n.
+func (m *marks) same(n marks) bool { return m.chg == n.chg && m.snap == n.snap }
 
 // requestState lets the reads of one request share what they read of
 // the database's state (see WithRequest).
@@ -166,13 +177,19 @@ func (db *DB) marks(ctx context.Context) (marks, error) {
 
 func (db *DB) readMarks(ctx context.Context) (marks, error) {
 	var m marks
-	q := `SELECT COALESCE((SELECT value FROM counters WHERE name = $1), 0), 0`
-	if db.engine == SQLite {
-		q = `SELECT COALESCE((SELECT value FROM counters WHERE name = $1), 0), (SELECT value FROM counters WHERE name = 'chg')`
+	if db.engine == Postgres {
+		q := `SELECT COALESCE((SELECT value FROM counters WHERE name = $1), 0), s::text, pg_snapshot_xmin(s)::text::bigint
+			FROM pg_current_snapshot() AS s`
+		if err := db.smallRead(ctx, q, apiKeysCounter).Scan(&m.keys, &m.snap, &m.horizon); err != nil {
+			return m, fmt.Errorf("read change markers: %w", err)
+		}
+		return m, nil
 	}
+	q := `SELECT COALESCE((SELECT value FROM counters WHERE name = $1), 0), (SELECT value FROM counters WHERE name = 'chg')`
 	if err := db.smallRead(ctx, q, apiKeysCounter).Scan(&m.keys, &m.chg); err != nil {
 		return m, fmt.Errorf("read change markers: %w", err)
 	}
+	m.horizon = m.chg + 1 // as Horizon
 	return m, nil
 }
 

@@ -35,11 +35,13 @@ import (
 // before the cached page was read means no change to the kind committed
 // in between, so the cached page is what reading it again would return.
 //
-// On SQLite a cheaper check comes first: the change counter, which every
-// write of a document (deletions included) moves, is read with the API
-// keys' version at the start of each request (marks). If it has not
-// moved since the page was last found current, nothing has changed at
-// all; only if it has is the kind's version read.
+// A cheaper check comes first: a marker that moves whenever anything is
+// committed (SQLite's change counter, PostgreSQL's snapshot) is read
+// with the API keys' version at the start of each request (marks). If
+// it has not moved since the page was last found current, nothing has
+// changed at all and the page is served with no further read; only if
+// it has is the kind's version read. Under a read load that is one
+// read per request (shared by concurrent requests) instead of two.
 
 // kindVersion is what a cached page's validity is checked against.
 type kindVersion struct {
@@ -109,11 +111,10 @@ type cachedPage struct {
 	lastPos int64
 	lastID  string
 	cost    int
-	// seenChg (SQLite) is a value of the change counter at which the
-	// page was known to be current: while the counter has not moved, no
-	// document at all has changed, and the kind's version need not be
-	// read.
-	seenChg atomic.Int64
+	// seen holds change markers read before the page was last found
+	// current: while they have not moved, nothing at all has been
+	// committed, and the kind's version need not be read.
+	seen atomic.Pointer[marks]
 }
 
 func newPageCache(max int) *pageCache {

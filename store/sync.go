@@ -225,15 +225,14 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 	var kb [512]byte
 	key := pageKey(kb[:0], query, args)
 	cp := db.pages.get(key)
-	var m marks
-	if db.engine == SQLite {
-		var err error
-		if m, err = db.marks(ctx); err != nil {
-			return nil, 0, err
-		}
-		if cp != nil && cp.seenChg.Load() == m.chg {
+	m, err := db.marks(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cp != nil {
+		if seen := cp.seen.Load(); seen != nil && seen.same(m) {
 			if first {
-				horizon = m.chg + 1 // Horizon on SQLite
+				horizon = m.horizon
 			}
 			return cp, horizon, nil
 		}
@@ -246,7 +245,7 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 		horizon = h
 	}
 	if cp != nil && cp.ver == v {
-		cp.seenChg.Store(m.chg)
+		cp.seen.Store(&m)
 		return cp, horizon, nil
 	}
 	if cp, err = db.readPage(ctx, s.Kind, query, args, limit); err != nil {
@@ -256,7 +255,7 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 		// m and v were read before the page: if the counter or the
 		// version is the same later, the page is still current.
 		cp.key, cp.ver = string(key), v
-		cp.seenChg.Store(m.chg)
+		cp.seen.Store(&m)
 		db.pages.put(cp)
 	}
 	return cp, horizon, nil
