@@ -175,8 +175,15 @@ func hopAddr(s string) string {
 // ClientIP; ps are the trusted proxies (none: the peer is the client).
 func WithClientIP(ps Proxies, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ps.Resolve(r))))
+		next.ServeHTTP(w, r.WithContext(ContextWithClientIP(r.Context(), ps, r)))
 	})
+}
+
+// ContextWithClientIP returns ctx carrying r's client address as ps
+// resolve it, for ClientIP (what WithClientIP does, for a middleware
+// that sets up the request's context in one step).
+func ContextWithClientIP(ctx context.Context, ps Proxies, r *http.Request) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ps.Resolve(r))
 }
 
 type callKey struct{}

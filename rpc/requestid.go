@@ -37,13 +37,25 @@ func RequestIDFrom(ctx context.Context) (string, bool) {
 	return id, ok
 }
 
+// ContextWithRequestID returns ctx carrying the request's id, for
+// RequestIDFrom. Whoever assigns it also sets the x-ashby-request-id
+// response header (SetRequestIDHeader).
+func ContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// SetRequestIDHeader sets the x-ashby-request-id response header.
+func SetRequestIDHeader(h http.Header, id string) {
+	h["X-Ashby-Request-Id"] = []string{id} // as h.Set would, without canonicalizing each time
+}
+
 // WithRequestID gives every request an id, in the x-ashby-request-id
 // response header and in the request context, so that every response
 // carries one, whichever handler serves it.
 func WithRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := NewRequestID()
-		w.Header().Set("x-ashby-request-id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		SetRequestIDHeader(w.Header(), id)
+		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
 	})
 }

@@ -94,6 +94,13 @@ func unstorableText(err error) bool {
 	return errors.As(err, &st) && (st.SQLState() == "22021" || st.SQLState() == "22P05")
 }
 
+// Header values every API response carries, shared (never modified).
+var (
+	versionHeader       = []string{APIVersion}
+	versionStatusHeader = []string{APIVersionStatus}
+	jsonContentType     = []string{"application/json; charset=utf-8"}
+)
+
 // ServeHTTP serves POST /{category.method}. It routes by path only, so a
 // request line in absolute form with any Host header is served too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -104,9 +111,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &Call{RequestID: rid, HTTP: r}
 	h := w.Header()
-	h.Set("x-ashby-request-id", c.RequestID)
-	h.Set("Ashby-Version", APIVersion)
-	h.Set("Ashby-Version-Status", APIVersionStatus)
+	if !ok {
+		SetRequestIDHeader(h, c.RequestID) // else whoever assigned the id did
+	}
+	// The values are shared by every response: net/http only reads them.
+	h["Ashby-Version"] = versionHeader
+	h["Ashby-Version-Status"] = versionStatusHeader
 	name := strings.TrimPrefix(r.URL.Path, "/")
 	var out outcome
 	defer func() {
@@ -293,8 +303,9 @@ func (s *Server) succeed(w http.ResponseWriter, c *Call, e *Endpoint, res any) o
 		writeJSON(buf, c.warnings)
 	}
 	buf.WriteByte('}')
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 	return outcome{status: http.StatusOK}

@@ -134,35 +134,44 @@ func (s *Server) OnShutdown(f func(context.Context) error) { s.shutdown = append
 // address no route can match is refused before any handler sees it;
 // requests that reach the routes are counted (observe).
 func (s *Server) Handler() http.Handler {
-	return rpc.WithRequestID(rpc.WithClientIP(s.config.TrustedProxies, s.guard(s.observe(s.Mux))))
+	return s.guard(s.observe(s.Mux))
 }
 
-// guard sets the headers every response carries, gives the request its
-// store.WithRequest state, and answers 404 for a
-// path or query holding a NUL character or invalid UTF-8: no page or
-// endpoint has such an address, and PostgreSQL cannot compare such text
-// with what it stores (SQLite compares it wrongly), so it must never
-// reach a lookup.
+// guard gives the request its id (in the x-ashby-request-id header and
+// the context), its client address and its store.WithRequest state, in
+// one context (each Request.WithContext copies the request); sets the
+// headers every response carries; and answers 404 for a path or query
+// holding a NUL character or invalid UTF-8: no page or endpoint has such
+// an address, and PostgreSQL cannot compare such text with what it
+// stores (SQLite compares it wrongly), so it must never reach a lookup.
 func (s *Server) guard(next http.Handler) http.Handler {
 	hsts := strings.HasPrefix(strings.ToLower(s.config.BaseURL), "https://")
+	proxies := s.config.TrustedProxies
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := rpc.NewRequestID()
 		h := w.Header()
+		rpc.SetRequestIDHeader(h, id)
 		// No response is meant to be sniffed into another type.
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniff
 		if hsts {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		if badAddress(r.URL) {
-			id, _ := rpc.RequestIDFrom(r.Context())
 			rpc.WriteError(w, id, &ashby.Error{Code: "not_found", Status: http.StatusNotFound,
 				Message: "Nothing is at this address: it contains a NUL character or invalid UTF-8."})
 			return
 		}
+		ctx := rpc.ContextWithRequestID(r.Context(), id)
+		ctx = rpc.ContextWithClientIP(ctx, proxies, r)
 		// The request's reads share what they read of the database's
 		// state (store.WithRequest).
-		next.ServeHTTP(w, r.WithContext(store.WithRequest(r.Context())))
+		next.ServeHTTP(w, r.WithContext(store.WithRequest(ctx)))
 	})
 }
+
+// nosniff is the X-Content-Type-Options value, shared by every response
+// (net/http only reads it).
+var nosniff = []string{"nosniff"}
 
 // badAddress reports a NUL character or invalid UTF-8 in the decoded
 // path or query.
