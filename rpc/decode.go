@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
 )
@@ -170,31 +171,26 @@ func validate(v reflect.Value, path string) error {
 	if t == reflect.TypeFor[ashby.Time]() {
 		return nil
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() && !embedsStruct(f) {
-			continue
-		}
-		fv := v.Field(i)
-		if f.Anonymous {
+	for _, f := range validateFieldsOf(t) {
+		fv := v.Field(f.index)
+		if f.anonymous {
 			if err := validate(fv, path); err != nil {
 				return err
 			}
 			continue
 		}
-		name := jsonName(f)
-		if name == "-" {
-			continue
+		if !f.required && f.enum == nil && !mayHoldStruct(fv.Kind()) {
+			continue // nothing to check, nothing inside: no path to build
 		}
-		p := name
+		p := f.name
 		if path != "" {
-			p = path + "." + name
+			p = path + "." + f.name
 		}
-		if f.Tag.Get("required") == "true" && isEmpty(fv) {
+		if f.required && isEmpty(fv) {
 			return ashby.InvalidInput(p, "Missing required field: %s", p)
 		}
-		if enum := f.Tag.Get("enum"); enum != "" {
-			if err := checkEnum(fv, p, strings.Split(enum, ","), false); err != nil {
+		if f.enum != nil {
+			if err := checkEnum(fv, p, f.enum, false); err != nil {
 				return err
 			}
 		}
@@ -203,6 +199,52 @@ func validate(v reflect.Value, path string) error {
 		}
 	}
 	return nil
+}
+
+// mayHoldStruct reports whether a value of kind k can contain a struct
+// that validate must walk.
+func mayHoldStruct(k reflect.Kind) bool {
+	return k == reflect.Pointer || k == reflect.Slice || k == reflect.Array || k == reflect.Struct
+}
+
+// validateField is what validate checks of a struct field, read once per
+// type from its tags (validateFields) rather than on every request.
+type validateField struct {
+	index     int
+	anonymous bool // an embedded struct: its fields are the parent's
+	name      string
+	required  bool
+	enum      []string
+}
+
+var validateFields sync.Map // reflect.Type → []validateField
+
+func validateFieldsOf(t reflect.Type) []validateField {
+	if fs, ok := validateFields.Load(t); ok {
+		return fs.([]validateField)
+	}
+	var fs []validateField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() && !embedsStruct(f) {
+			continue
+		}
+		if f.Anonymous {
+			fs = append(fs, validateField{index: i, anonymous: true})
+			continue
+		}
+		name := jsonName(f)
+		if name == "-" {
+			continue
+		}
+		vf := validateField{index: i, name: name, required: f.Tag.Get("required") == "true"}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			vf.enum = strings.Split(enum, ",")
+		}
+		fs = append(fs, vf)
+	}
+	validateFields.Store(t, fs)
+	return fs
 }
 
 func isEmpty(v reflect.Value) bool {

@@ -60,3 +60,47 @@ func TestMalformedBodies(t *testing.T) {
 		}
 	}
 }
+
+// Required fields and enums are checked at every depth, through embedded
+// structs, pointers and slices, and the error names the field as the
+// client sent it; a valid body passes (the checks come from tags read
+// once per type).
+func TestValidationNamesTheField(t *testing.T) {
+	type item struct {
+		Kind string `json:"kind" enum:"a,b"`
+		Name string `json:"name" required:"true"`
+	}
+	type embedded struct {
+		Mode string `json:"mode,omitempty" enum:"x,y"`
+	}
+	type req struct {
+		embedded
+		ID    string   `json:"id" required:"true"`
+		Tags  []string `json:"tags,omitempty" enum:"t1,t2"`
+		Items []item   `json:"items,omitempty"`
+		One   *item    `json:"one,omitempty"`
+		Skip  string   `json:"-" required:"true"`
+	}
+	for body, want := range map[string]string{
+		`{}`:                            "id",
+		`{"id":"1","mode":"z"}`:         "mode",
+		`{"id":"1","tags":["t1","t3"]}`: "tags[1]",
+		`{"id":"1","items":[{"kind":"a","name":"n"},{"kind":"c","name":"n"}]}`: "items[1].kind",
+		`{"id":"1","items":[{"kind":"a"}]}`:                                    "items[0].name",
+		`{"id":"1","one":{"kind":"b"}}`:                                        "one.name",
+	} {
+		for range 2 { // the second time from the cached field list
+			_, err := decode[req]([]byte(body), &Endpoint{})
+			var ae *ashby.Error
+			if !errors.As(err, &ae) || ae.Code != ashby.CodeInvalidInput {
+				t.Fatalf("%s: %v", body, err)
+			}
+			if got, _ := ae.Meta["field"].(string); got != want {
+				t.Errorf("%s: field %q, want %q (%s)", body, got, want, ae.Message)
+			}
+		}
+	}
+	if _, err := decode[req]([]byte(`{"id":"1","mode":"x","tags":["t2"],"items":[{"kind":"b","name":"n"}],"one":{"name":"m"}}`), &Endpoint{}); err != nil {
+		t.Errorf("valid body: %v", err)
+	}
+}
