@@ -245,7 +245,8 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 		horizon = h
 	}
 	if cp != nil && cp.ver == v {
-		cp.seen.Store(&m)
+		seen := m // a copy, so that m itself need not escape on every request
+		cp.seen.Store(&seen)
 		return cp, horizon, nil
 	}
 	if cp, err = db.readPage(ctx, s.Kind, query, args, limit); err != nil {
@@ -255,7 +256,8 @@ func (db *DB) cachedPage(ctx context.Context, s ListSpec, query string, args []a
 		// m and v were read before the page: if the counter or the
 		// version is the same later, the page is still current.
 		cp.key, cp.ver = string(key), v
-		cp.seen.Store(&m)
+		seen := m
+		cp.seen.Store(&seen)
 		db.pages.put(cp)
 	}
 	return cp, horizon, nil
