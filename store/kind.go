@@ -457,8 +457,12 @@ func (k Kind[T]) FindOne(ctx context.Context, q Q, org string, f Filter) (*T, er
 
 // ByKey returns the records that have key name=value, oldest first.
 func (k Kind[T]) ByKey(ctx context.Context, q Q, org, name, value string, limit int) ([]*T, error) {
-	query := `SELECT d.doc FROM doc_keys k JOIN docs d ON d.org_id = k.org_id AND d.kind = k.kind AND d.id = k.id
-		WHERE k.org_id = $1 AND k.kind = $2 AND k.name = $3 AND k.value = $4 ORDER BY d.created_at, d.id`
+	// The key's records are found first (keyedIDs), then read and
+	// sorted: as a join, SQLite's planner (whose statistics guess a
+	// thousand records per key value) walked every record of the kind in
+	// creation order, probing doc_keys for each: 0.4 s to learn that a new
+	// applicant's email was unknown among 100,000 candidates.
+	query := `SELECT d.doc FROM docs d WHERE d.org_id = $1 AND d.kind = $2 AND ` + keyedIDs + ` ORDER BY d.created_at, d.id`
 	args := []any{org, k.Name, name, value}
 	if limit > 0 {
 		query += " LIMIT $5"
@@ -581,11 +585,16 @@ func (k Kind[T]) filterSel(f Filter) selection {
 
 func (k Kind[T]) keySel(name, value string) selection {
 	return selection{
-		from: "docs d JOIN doc_keys k ON k.org_id = d.org_id AND k.kind = d.kind AND k.id = d.id",
-		cond: "k.name = $3 AND k.value = $4", args: []any{name, value},
+		from: "docs d",
+		cond: keyedIDs, args: []any{name, value},
 		key: &Key{Name: name, Value: value},
 	}
 }
+
+// keyedIDs restricts docs d to the records with key $3 = $4 (of org $1
+// and kind $2), as a list of ids read from doc_keys first: both engines
+// then read just those records (see ByKey).
+const keyedIDs = `d.id IN (SELECT k.id FROM doc_keys k WHERE k.org_id = $1 AND k.kind = $2 AND k.name = $3 AND k.value = $4)`
 
 // lockBatch bounds how many records a locking read holds in memory.
 const lockBatch = 500

@@ -13,6 +13,11 @@
 //	info                                 candidate.info of random candidates
 //	create                               candidate.create of new candidates
 //	changeStage                          application.changeStage of random applications between open stages
+//	submit                               careers-site applications, as a browser sends them: GET a posting's form,
+//	                                     POST it (multipart, with a résumé) and expect the redirect to the
+//	                                     confirmation; one operation is both requests. It publishes a posting on
+//	                                     the organization's board first. Serve with --careers-rate-limit 0: the
+//	                                     site allows 10 applications a minute from one address
 //	mixed                                -mix-create of the clients create, the others read random list pages
 //	sync                                 a full walk, then -changed candidates updated, then -rounds incremental syncs
 //	                                     alternating with full walks: reports the medians (no load; clients ignored)
@@ -32,10 +37,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/textproto"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,6 +120,10 @@ func roundName(r, n int) string {
 type scenario struct {
 	// next returns the path and body of worker w's next request.
 	next func(w *worker) (string, []byte)
+	// act, if set, performs worker w's next operation against base
+	// instead (several requests, not an API call): the bytes it read and
+	// a description of what failed ("" if nothing did).
+	act func(w *worker, base string) (int64, string)
 	// page, for single-page scenarios, is the one request they repeat.
 	page *request
 }
@@ -123,6 +137,7 @@ type worker struct {
 	id  int
 	rnd *rand.Rand
 	seq int
+	hc  *http.Client // act scenarios: the worker's own cookies
 }
 
 var runID = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
@@ -161,6 +176,8 @@ func setup(cl *client, c *config) *scenario {
 		return &scenario{next: createRequest}
 	case "changeStage":
 		return changeStageScenario(cl, c)
+	case "submit":
+		return submitScenario(cl, c)
 	case "mixed":
 		cursors := walk(cl, c.url, "candidate.list", c.limit)
 		return &scenario{next: func(w *worker) (string, []byte) {
@@ -207,6 +224,74 @@ func changeStageScenario(cl *client, c *config) *scenario {
 		app := apps[(w.id+w.seq*c.clients)%len(apps)]
 		st := open[(w.seq/max(1, len(apps)/c.clients)+w.id)%len(open)]
 		return "/application.changeStage", []byte(`{"applicationId":"` + app + `","interviewStageId":"` + st + `"}`)
+	}}
+}
+
+// submitScenario publishes a posting for an open job and applies to it
+// through the careers site, as a browser does.
+func submitScenario(cl *client, c *config) *scenario {
+	var jobs []struct {
+		ID string `json:"id"`
+	}
+	mustResults(cl.post(c.url+"/job.list", []byte(`{"limit":1,"status":["Open"]}`)), &jobs)
+	if len(jobs) == 0 {
+		fatalf("submit: the organization has no open job")
+	}
+	var posting struct {
+		ApplyLink string `json:"applyLink"`
+	}
+	mustResults(cl.post(c.url+"/jobPosting.create", []byte(`{"jobId":"`+jobs[0].ID+`","status":"Published","descriptionHtml":"<p>Load test posting.</p>"}`)), &posting)
+	u, err := url.Parse(posting.ApplyLink)
+	if err != nil || u.Path == "" {
+		fatalf("submit: posting without an apply link: %q", posting.ApplyLink)
+	}
+	form := u.Path
+	fmt.Printf("applying at %s\n", form)
+	hidden := regexp.MustCompile(`name="(csrf|idempotency_key)" value="([^"]*)"`)
+	resume := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+	return &scenario{act: func(w *worker, base string) (int64, string) {
+		if w.hc == nil {
+			jar, _ := cookiejar.New(nil)
+			w.hc = &http.Client{Transport: cl.hc.Transport, Jar: jar,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		}
+		resp, err := w.hc.Get(base + form)
+		if err != nil {
+			return 0, "GET form: " + err.Error()
+		}
+		page, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return int64(len(page)), fmt.Sprintf("GET form: status %d, %v", resp.StatusCode, err)
+		}
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for _, m := range hidden.FindAllSubmatch(page, -1) {
+			mw.WriteField(string(m[1]), string(m[2]))
+		}
+		w.seq++
+		n := fmt.Sprintf("%s-%d-%d", runID, w.id, w.seq)
+		mw.WriteField("_systemfield_name", "Applicant "+n)
+		mw.WriteField("_systemfield_email", "applicant-"+n+"@example.com")
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="_systemfield_resume"; filename="resume.pdf"`)
+		h.Set("Content-Type", "application/pdf")
+		part, _ := mw.CreatePart(h)
+		part.Write(resume)
+		mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, base+form, &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		resp, err = w.hc.Do(req)
+		if err != nil {
+			return int64(len(page)), "POST form: " + err.Error()
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		read := int64(len(page) + len(answer))
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/submitted?ref=") {
+			return read, fmt.Sprintf("POST form: status %d, %.300s", resp.StatusCode, answer)
+		}
+		return read, ""
 	}}
 }
 
@@ -270,6 +355,20 @@ func load(cl *client, base string, sc *scenario, clients int, d time.Duration, _
 			w := &worker{id: i, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 			r := &result{lat: make([]time.Duration, 0, 1<<14)}
 			for time.Now().Before(deadline) {
+				if sc.act != nil {
+					t := time.Now()
+					n, failed := sc.act(w, base)
+					r.lat = append(r.lat, time.Since(t))
+					r.n++
+					r.bytes += n
+					if failed != "" {
+						r.errs++
+						if r.firstError == "" {
+							r.firstError = failed
+						}
+					}
+					continue
+				}
 				path, body := sc.next(w)
 				t := time.Now()
 				b, status, err := cl.do(base+path, body)
