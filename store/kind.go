@@ -569,10 +569,10 @@ type selection struct {
 	from, cond string // cond on the alias d
 	args       []any
 	// key, when set, selects through doc_keys. PostgreSQL re-checks a
-	// locked row's own conditions on its latest version, but not a joined
-	// table's, so a record that lost the key while the read waited for
-	// its lock would still be returned: lockEach checks the key again
-	// once it holds the locks.
+	// locked row's own conditions on its latest version, but reads
+	// doc_keys in the subquery with the statement's snapshot, so a record
+	// that lost the key while the read waited for its lock would still be
+	// returned: lockEach checks the key again once it holds the locks.
 	key *Key
 }
 
