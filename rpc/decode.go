@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ashlarhq/ashlar/ashby"
 )
@@ -171,9 +170,12 @@ func validate(v reflect.Value, path string) error {
 	if t == reflect.TypeFor[ashby.Time]() {
 		return nil
 	}
-	for _, f := range validateFieldsOf(t) {
+	for _, f := range fieldsOf(t) {
+		if f.skip {
+			continue
+		}
 		fv := v.Field(f.index)
-		if f.anonymous {
+		if f.embedded {
 			if err := validate(fv, path); err != nil {
 				return err
 			}
@@ -205,46 +207,6 @@ func validate(v reflect.Value, path string) error {
 // that validate must walk.
 func mayHoldStruct(k reflect.Kind) bool {
 	return k == reflect.Pointer || k == reflect.Slice || k == reflect.Array || k == reflect.Struct
-}
-
-// validateField is what validate checks of a struct field, read once per
-// type from its tags (validateFields) rather than on every request.
-type validateField struct {
-	index     int
-	anonymous bool // an embedded struct: its fields are the parent's
-	name      string
-	required  bool
-	enum      []string
-}
-
-var validateFields sync.Map // reflect.Type → []validateField
-
-func validateFieldsOf(t reflect.Type) []validateField {
-	if fs, ok := validateFields.Load(t); ok {
-		return fs.([]validateField)
-	}
-	var fs []validateField
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() && !embedsStruct(f) {
-			continue
-		}
-		if f.Anonymous {
-			fs = append(fs, validateField{index: i, anonymous: true})
-			continue
-		}
-		name := jsonName(f)
-		if name == "-" {
-			continue
-		}
-		vf := validateField{index: i, name: name, required: f.Tag.Get("required") == "true"}
-		if enum := f.Tag.Get("enum"); enum != "" {
-			vf.enum = strings.Split(enum, ",")
-		}
-		fs = append(fs, vf)
-	}
-	validateFields.Store(t, fs)
-	return fs
 }
 
 func isEmpty(v reflect.Value) bool {

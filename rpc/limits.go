@@ -96,36 +96,42 @@ func embedsStruct(f reflect.StructField) bool {
 	return f.Anonymous && t.Kind() == reflect.Struct
 }
 
-// structFields caches each request struct's exported fields with their
-// JSON names and limits.
-var structFields sync.Map // reflect.Type → []limitField
+// structFields caches each request struct's exported fields with what
+// the checks of a decoded request read from their tags (checkLimits,
+// validate), so that no request parses them again.
+var structFields sync.Map // reflect.Type → []requestField
 
-type limitField struct {
+type requestField struct {
 	index    int
 	name     string // "" for an embedded struct, whose fields are the parent's
 	limit    limit
 	skip     bool
 	embedded bool
+	required bool     // tag required:"true"
+	enum     []string // tag enum:"A,B"
 }
 
-func fieldsOf(t reflect.Type) []limitField {
+func fieldsOf(t reflect.Type) []requestField {
 	if v, ok := structFields.Load(t); ok {
-		return v.([]limitField)
+		return v.([]requestField)
 	}
-	var out []limitField
+	var out []requestField
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() && !embedsStruct(f) {
 			continue
 		}
-		lf := limitField{index: i, limit: fieldLimit(f)}
-		if f.Anonymous && f.Tag.Get("json") == "" {
-			lf.embedded = true
-		} else {
-			lf.name = jsonName(f)
-			lf.skip = lf.name == "-"
+		rf := requestField{index: i, limit: fieldLimit(f), required: f.Tag.Get("required") == "true"}
+		if enum := f.Tag.Get("enum"); enum != "" {
+			rf.enum = strings.Split(enum, ",")
 		}
-		out = append(out, lf)
+		if f.Anonymous && f.Tag.Get("json") == "" {
+			rf.embedded = true
+		} else {
+			rf.name = jsonName(f)
+			rf.skip = rf.name == "-"
+		}
+		out = append(out, rf)
 	}
 	structFields.Store(t, out)
 	return out

@@ -31,7 +31,8 @@ func NewRequestID() string {
 
 type requestIDKey struct{}
 
-// RequestIDFrom returns the request id a WithRequestID middleware assigned.
+// RequestIDFrom returns the request id ContextWithRequestID gave ctx
+// (the server does for every request it serves).
 func RequestIDFrom(ctx context.Context) (string, bool) {
 	id, ok := ctx.Value(requestIDKey{}).(string)
 	return id, ok
@@ -47,15 +48,4 @@ func ContextWithRequestID(ctx context.Context, id string) context.Context {
 // SetRequestIDHeader sets the x-ashby-request-id response header.
 func SetRequestIDHeader(h http.Header, id string) {
 	h["X-Ashby-Request-Id"] = []string{id} // as h.Set would, without canonicalizing each time
-}
-
-// WithRequestID gives every request an id, in the x-ashby-request-id
-// response header and in the request context, so that every response
-// carries one, whichever handler serves it.
-func WithRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := NewRequestID()
-		SetRequestIDHeader(w.Header(), id)
-		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
-	})
 }
